@@ -1,0 +1,18 @@
+"""Helpers for the notebook course on transfer learning with Transformers.
+
+The lessons import what they need from the submodules; the most used names are here:
+
+    >>> import course_utils
+    >>> device = course_utils.setup(profile="offline", seed=0)     # doctest: +SKIP
+    >>> course_utils.record("test_accuracy", 0.83)                 # doctest: +SKIP
+"""
+
+from .assets import asset_path
+from .paths import artifacts_dir
+from .profiles import get_profile, resolve_model
+from .record import read_metrics, record
+from .session import seed_everything, setup
+
+__all__ = ["artifacts_dir", "asset_path", "get_profile", "read_metrics", "record",
+           "resolve_model", "seed_everything", "setup"]
+__version__ = "0.1.0"

