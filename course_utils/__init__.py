@@ -7,11 +7,16 @@ The lessons import what they need from the submodules; the most used names are h
     >>> course_utils.record("test_accuracy", 0.83)                 # doctest: +SKIP
 """
 
-from .assets import asset_path
-from .paths import artifacts_dir
-from .profiles import get_profile, resolve_model
-from .record import read_metrics, record
-from .session import seed_everything, setup
+import warnings
+
+# tqdm warns at import when ipywidgets is absent; its text progress bars are what we want.
+warnings.filterwarnings("ignore", message="IProgress not found")
+
+from .assets import asset_path  # noqa: E402
+from .paths import artifacts_dir  # noqa: E402
+from .profiles import get_profile, resolve_model  # noqa: E402
+from .record import read_metrics, record  # noqa: E402
+from .session import seed_everything, setup  # noqa: E402
 
 __all__ = ["artifacts_dir", "asset_path", "get_profile", "read_metrics", "record",
            "resolve_model", "seed_everything", "setup"]

@@ -2,7 +2,7 @@
 
 ``record(name, value)`` prints the value and stores it in the cell's output metadata
 under ``course_metric``; ``read_metrics(path)`` reads them back from an executed
-notebook. Values must be JSON numbers, strings or booleans.
+notebook. Values are JSON numbers, strings, booleans, or a flat dict of those.
 
 Example::
 
@@ -43,22 +43,27 @@ def _in_notebook() -> bool:
     return get_ipython() is not None
 
 
-def record(name: str, value: Any, digits: int = 4) -> Any:
-    """Store ``value`` under ``name`` in this notebook's outputs and return it."""
+def _rounded(value: Any, digits: int) -> Any:
+    """Return a recordable value, floats rounded; a flat dict of scalars is allowed."""
+    if isinstance(value, dict):
+        return {str(k): _rounded(_plain(v), digits) for k, v in value.items()}
+    value = _plain(value)
+    return round(value, digits) if isinstance(value, float) else value
+
+
+def record(name: str, value: Any, digits: int = 4) -> None:
+    """Store ``value`` (a number, string, bool or flat dict of them) under ``name`` and show it."""
     if not name.isidentifier():
         raise ValueError(f"Metric names are identifiers like 'test_accuracy', not {name!r}.")
-    value = _plain(value)
-    if isinstance(value, float):
-        value = round(value, digits)
+    value = _rounded(value, digits)
     RECORDED[name] = value
     if not _in_notebook():
         print(f"{name} = {value!r}")
-        return value
+        return
     from IPython.display import display
 
     display({"text/plain": f"{name} = {value!r}"},
             metadata={METADATA_KEY: {"name": name, "value": value}}, raw=True)
-    return value
 
 
 def read_metrics(notebook: str | Path) -> dict[str, Any]:
