@@ -5,6 +5,8 @@
     python -m course_utils assets verify [NAME ...]
     python -m course_utils run [--profile P] [--only 01,03] [-p key=value ...] [--out DIR]
     python -m course_utils notebooks [--only 01,03]
+    python -m course_utils homework build [--out DIR] [--only 01,03]
+    python -m course_utils homework grade SUBMISSIONS_DIR [--out DIR] [--timeout SECONDS]
 """
 
 from __future__ import annotations
@@ -58,6 +60,24 @@ def _notebooks_command(args: argparse.Namespace) -> int:
     return 1 if any(r.status != "ok" for r in results) else 0
 
 
+def _homework_command(args: argparse.Namespace) -> int:
+    from .homework.build import build_student_notebooks
+    from .homework.grade import grade_submissions
+
+    if args.action == "build":
+        only = [s.strip() for s in args.only.split(",") if s.strip()] if args.only else None
+        for path in build_student_notebooks(args.out or "student", runner.select_notebooks(only)):
+            print(f"wrote {path}")
+        return 0
+    if not args.submissions:
+        raise ValueError("homework grade needs the folder of submissions: "
+                         "python -m course_utils homework grade SUBMISSIONS_DIR")
+    out = args.out or args.submissions
+    grades = grade_submissions(args.submissions, out, timeout=args.timeout, progress=True)
+    print(f"Graded {len(grades)} file(s): {out}/grades.csv, {out}/grades.md")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``python -m course_utils``."""
     parser = argparse.ArgumentParser(prog="python -m course_utils",
@@ -84,6 +104,16 @@ def build_parser() -> argparse.ArgumentParser:
     p_nbs.add_argument("--only", help="comma-separated lesson numbers or names, e.g. 01,03")
     p_nbs.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p_nbs.set_defaults(func=_notebooks_command)
+
+    p_hw = commands.add_parser("homework", help="build student notebooks or grade submissions")
+    p_hw.add_argument("action", choices=["build", "grade"])
+    p_hw.add_argument("submissions", nargs="?", help="grade: the folder of submitted notebooks")
+    p_hw.add_argument("--out", help="build: folder for the student notebooks (default: student/); "
+                                    "grade: folder for grades.csv/grades.md (default: SUBMISSIONS_DIR)")
+    p_hw.add_argument("--only", help="build: comma-separated lesson numbers, e.g. 01,03")
+    p_hw.add_argument("--timeout", type=float, default=600,
+                      help="grade: seconds allowed per notebook (default: 600)")
+    p_hw.set_defaults(func=_homework_command)
     return parser
 
 

@@ -71,16 +71,64 @@ def exercise(exercise_id: str, lesson: str, names: list[str], hint: str, points:
     return register
 
 
-def _load_lesson_checks() -> None:
-    """Import every ``lessonNN`` module so their exercises are registered."""
+EXTRA_MODULES_ENV = "COURSE_HOMEWORK_MODULES"
+
+
+def load_lesson_checks() -> None:
+    """Import every ``lessonNN`` module, and any in ``$COURSE_HOMEWORK_MODULES``, to register them.
+
+    ``$COURSE_HOMEWORK_MODULES`` lists extra check modules (file paths ending in ``.py``
+    or importable module names) separated by ``os.pathsep``: a teacher's own exercises,
+    or the test suite's fixture lesson.
+    """
     import importlib
+    import importlib.util
+    import os
     import pkgutil
+    import sys
 
     from . import __path__ as package_path
 
     for module in pkgutil.iter_modules(package_path):
         if module.name.startswith("lesson"):
             importlib.import_module(f"{__package__}.{module.name}")
+    for entry in filter(None, os.environ.get(EXTRA_MODULES_ENV, "").split(os.pathsep)):
+        if not entry.endswith(".py"):
+            importlib.import_module(entry)
+            continue
+        name = f"course_extra_checks_{abs(hash(os.path.abspath(entry)))}"
+        if name in sys.modules:
+            continue
+        spec = importlib.util.spec_from_file_location(name, entry)
+        if spec is None or spec.loader is None or not os.path.isfile(entry):
+            raise ImportError(f"{EXTRA_MODULES_ENV} names {entry!r}, which is not a Python file.")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+
+
+_load_lesson_checks = load_lesson_checks
+
+
+def exercise_sort_key(exercise_id: str) -> tuple:
+    """Return a key that orders ids numerically ("01.2" before "01.10")."""
+    return tuple(int(part) if part.isdigit() else part for part in str(exercise_id).split("."))
+
+
+def lesson_exercises(lesson: str) -> list[Exercise]:
+    """Return the registered exercises of ``lesson`` (e.g. ``"03"``), in id order."""
+    load_lesson_checks()
+    return sorted((ex for ex in EXERCISES.values() if ex.lesson == lesson),
+                  key=lambda ex: exercise_sort_key(ex.id))
+
+
+def get_exercise(exercise_id: str) -> Exercise:
+    """Return the registered exercise ``exercise_id``; raise ``KeyError`` naming the known ids."""
+    load_lesson_checks()
+    if exercise_id not in EXERCISES:
+        raise KeyError(f"There is no exercise {exercise_id!r}; registered: "
+                       f"{', '.join(sorted(EXERCISES, key=exercise_sort_key)) or 'none'}.")
+    return EXERCISES[exercise_id]
 
 
 def _caller_namespace() -> dict[str, Any]:
@@ -113,7 +161,9 @@ def evaluate(exercise_id: str, namespace: dict[str, Any]) -> Feedback:
         return Feedback.wrong(f"Not answered yet: replace the `raise NotImplementedError` line "
                               f"with your code. Hint: {ex.hint}")
     except Exception as err:  # a wrong answer must give feedback, not a traceback
-        return Feedback.wrong(f"Checking your answer raised {type(err).__name__}: {err}. "
+        detail = str(err)
+        detail = detail if len(detail) <= 300 else detail[:300] + " ..."
+        return Feedback.wrong(f"Checking your answer raised {type(err).__name__}: {detail}. "
                               f"Hint: {ex.hint}")
     if not isinstance(verdict, Feedback):
         return Feedback.wrong(f"Internal: exercise {exercise_id} returned {verdict!r}.")
@@ -136,6 +186,7 @@ def check(exercise_id: str, namespace: dict[str, Any] | None = None) -> None:
         if get_ipython() is not None:
             display({"text/plain": text},
                     metadata={METADATA_KEY: {"id": exercise_id, "passed": verdict.passed,
+                                             "message": verdict.message,
                                              "points": points if verdict.passed else 0,
                                              "max_points": points}}, raw=True)
             return
