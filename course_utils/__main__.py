@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from . import assets, runner
 
@@ -41,7 +42,7 @@ def _run_command(args: argparse.Namespace) -> int:
     parameters = dict(runner.parse_parameter(p) for p in args.parameter)
     results = runner.run_lessons(profile=args.profile, only=only, parameters=parameters,
                                  out=args.out, progress=not args.no_progress,
-                                 timeout=args.timeout)
+                                 timeout=args.timeout, notebook_dir=Path(args.notebooks))
     for r in results:
         print(f"{r.name:<28} {r.status:<7} {r.seconds:7.1f} s  {r.peak_rss_mb:7.0f} MB")
     failed = [r for r in results if r.status != "ok"]
@@ -96,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("-p", "--parameter", action="append", default=[], metavar="KEY=VALUE",
                        help="override a notebook parameter (repeatable)")
     p_run.add_argument("--out", help="folder for the runs (default: runs/)")
+    p_run.add_argument("--notebooks", default=str(runner.NOTEBOOK_DIR),
+                       help="folder of numbered notebooks to run (default: the lessons)")
     p_run.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell")
     p_run.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p_run.set_defaults(func=_run_command)

@@ -125,6 +125,9 @@ def _describe_failure(err: Exception) -> str:
     where = f"cell {index}" if index is not None else "a cell"
     if cell is not None:
         where += f" (In [{cell}])"
+    source = (getattr(err, "source", "") or "").strip().splitlines()
+    if source:
+        where += f" starting {source[0][:60]!r}"
     ename, evalue = getattr(err, "ename", type(err).__name__), getattr(err, "evalue", str(err))
     return f"{where}: {ename}: {evalue}".strip()
 
@@ -182,14 +185,15 @@ def _link_latest(run_dir: Path) -> None:
 
 def run_lessons(profile: str = "offline", only: list[str] | None = None,
                 parameters: dict[str, Any] | None = None, out: str | Path | None = None,
-                progress: bool = True, timeout: int | None = None) -> list[NotebookResult]:
+                progress: bool = True, timeout: int | None = None,
+                notebook_dir: Path = NOTEBOOK_DIR) -> list[NotebookResult]:
     """Run the selected lessons, write summary.json / summary.md, return the results."""
     from tqdm.auto import tqdm
 
     from .profiles import get_profile
 
     get_profile(profile)  # fail early on a typo
-    notebooks = select_notebooks(only)
+    notebooks = select_notebooks(only, notebook_dir)
     shared = {"profile": profile, **(parameters or {})}
     for notebook in notebooks:  # every parameter must be declared before anything runs
         check_parameters(notebook, shared)
