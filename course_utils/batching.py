@@ -1,0 +1,145 @@
+"""Turn tokenized texts into batches, two ways, and measure the padding each wastes.
+
+*Fixed length* (the older recipe): tokenize every text, pad or cut it to one
+``max_length`` with ``keras.utils.pad_sequences``, build the attention masks, wrap the
+tensors in a ``TensorDataset`` and read them with a ``DataLoader`` (a ``RandomSampler``
+for training, a ``SequentialSampler`` for evaluation).
+
+*Dynamic padding* (the current recipe): a ``datasets.Dataset`` tokenized with a batched
+``map`` and no padding; ``DataCollatorWithPadding`` pads each batch only to its own
+longest text.
+
+Both give the model the same tokens and masks once the padding is trimmed
+(``trimmed_rows``); ``padding_waste`` says what share of the positions are padding.
+
+Example::
+
+    >>> fixed = fixed_length_dataset(tokenizer, texts, label_ids, max_length=128)  # doctest: +SKIP
+    >>> train_loader = training_loader(fixed, batch_size=32, seed=0)               # doctest: +SKIP
+    >>> dynamic = tokenized_dataset(frame, tokenizer, max_length=128)              # doctest: +SKIP
+    >>> loader = dynamic_loader(dynamic, tokenizer, batch_size=32)                 # doctest: +SKIP
+    >>> padding_waste(loader)                                                      # doctest: +SKIP
+    0.21
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import DataLoader, RandomSampler, SequentialSampler, TensorDataset
+
+
+def encode_texts(tokenizer, texts: Sequence[str], max_length: int) -> list[list[int]]:
+    """Return token ids per text, with [CLS]/[SEP], cut to ``max_length`` by the tokenizer."""
+    return tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
+
+
+def pad_fixed_length(sequences: Sequence[Sequence[int]], max_length: int,
+                     pad_id: int) -> np.ndarray:
+    """Pad (and cut) every sequence at its end to ``max_length`` with keras' ``pad_sequences``."""
+    os.environ.setdefault("KERAS_BACKEND", "torch")  # keras 3 without TensorFlow
+    from keras.utils import pad_sequences  # imported here: importing keras takes seconds
+
+    return pad_sequences(sequences, maxlen=max_length, dtype="int64", value=pad_id,
+                         padding="post", truncating="post")
+
+
+def attention_mask_from_lengths(lengths: Sequence[int], max_length: int) -> torch.Tensor:
+    """Return a 0/1 mask with ones on the first ``length`` positions of each row."""
+    lengths = torch.as_tensor(list(lengths)).clamp(max=max_length)
+    return (torch.arange(max_length)[None, :] < lengths[:, None]).long()
+
+
+def fixed_length_dataset(tokenizer, texts: Sequence[str], label_ids: Sequence[int],
+                         max_length: int) -> TensorDataset:
+    """Return a TensorDataset of (input_ids, attention_mask, labels), all padded to max_length."""
+    sequences = encode_texts(tokenizer, texts, max_length)
+    input_ids = torch.tensor(pad_fixed_length(sequences, max_length, tokenizer.pad_token_id))
+    attention_mask = attention_mask_from_lengths([len(s) for s in sequences], max_length)
+    return TensorDataset(input_ids, attention_mask, torch.tensor(np.array(label_ids, dtype=np.int64)))
+
+
+def training_loader(dataset, batch_size: int, seed: int = 0, collate_fn=None) -> DataLoader:
+    """Return a DataLoader that visits the dataset in a new random order each epoch (seeded)."""
+    sampler = RandomSampler(dataset, generator=torch.Generator().manual_seed(seed))
+    return DataLoader(dataset, sampler=sampler, batch_size=batch_size, collate_fn=collate_fn)
+
+
+def evaluation_loader(dataset, batch_size: int, collate_fn=None) -> DataLoader:
+    """Return a DataLoader that visits every example once, in order."""
+    return DataLoader(dataset, sampler=SequentialSampler(dataset), batch_size=batch_size,
+                      collate_fn=collate_fn)
+
+
+def tokenized_dataset(frame: pd.DataFrame, tokenizer, max_length: int,
+                      text_column: str = "text", label_column: str = "label_id"):
+    """Return a datasets.Dataset of unpadded ``input_ids``/``attention_mask`` and ``labels``."""
+    from datasets import Dataset
+
+    dataset = Dataset.from_pandas(frame[[text_column, label_column]], preserve_index=False)
+
+    def tokenize(batch):
+        return tokenizer(batch[text_column], truncation=True, max_length=max_length)
+
+    dataset = dataset.map(tokenize, batched=True, remove_columns=[text_column])
+    return dataset.rename_column(label_column, "labels")
+
+
+def dynamic_loader(dataset, tokenizer, batch_size: int, shuffle: bool = False,
+                   seed: int = 0) -> DataLoader:
+    """Return a DataLoader that pads each batch to its longest text (DataCollatorWithPadding)."""
+    from transformers import DataCollatorWithPadding
+
+    collator = DataCollatorWithPadding(tokenizer)
+    if shuffle:
+        return training_loader(dataset, batch_size, seed, collate_fn=collator)
+    return evaluation_loader(dataset, batch_size, collate_fn=collator)
+
+
+def batch_parts(batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Return (input_ids, attention_mask, labels) from a TensorDataset or a collator batch."""
+    if isinstance(batch, (list, tuple)):
+        return batch[0], batch[1], batch[2]
+    return batch["input_ids"], batch["attention_mask"], batch["labels"]
+
+
+def trimmed_rows(input_ids: torch.Tensor, attention_mask: torch.Tensor) -> list[list[int]]:
+    """Return each row's token ids without its padding (the positions where the mask is 0)."""
+    return [ids[mask.bool()].tolist() for ids, mask in zip(input_ids, attention_mask)]
+
+
+def padding_waste(batches: Iterable) -> float:
+    """Return the share of positions that are padding over all batches (0 = none wasted)."""
+    padded = total = 0
+    for batch in batches:
+        mask = batch_parts(batch)[1]
+        padded += int((mask == 0).sum())
+        total += mask.numel()
+    if total == 0:
+        raise ValueError("padding_waste got no batches: is the loader empty?")
+    return padded / total
+
+
+def same_model_inputs(first: Iterable, second: Iterable) -> int:
+    """Return how many rows two loaders share, raising if trimmed tokens, masks or labels differ."""
+    compared = 0
+    for batch_a, batch_b in zip(first, second, strict=True):
+        ids_a, mask_a, labels_a = batch_parts(batch_a)
+        ids_b, mask_b, labels_b = batch_parts(batch_b)
+        rows_a, rows_b = trimmed_rows(ids_a, mask_a), trimmed_rows(ids_b, mask_b)
+        for row, (a, b) in enumerate(zip(rows_a, rows_b, strict=True)):
+            if a != b:
+                raise AssertionError(f"Row {compared + row}: tokens differ:\n{a}\n{b}")
+        # the mask must be ones then zeros: real tokens first, padding after
+        for mask in (mask_a, mask_b):
+            lengths = mask.sum(dim=1)
+            if not torch.equal(mask.long(), attention_mask_from_lengths(lengths, mask.shape[1])):
+                raise AssertionError("An attention mask has a 0 before a 1: padding is not at the end.")
+        if not torch.equal(labels_a.long(), labels_b.long()):
+            raise AssertionError(f"Labels differ in the batch starting at row {compared}.")
+        compared += len(rows_a)
+    return compared
