@@ -22,7 +22,6 @@ help:
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 10), "Python 3.10+ needed, found " + sys.version' 
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --disable-pip-version-check -q $(PIP_OPTIONS) --upgrade pip
 	$(PY) -m pip install --disable-pip-version-check -q $(PIP_OPTIONS) -e '.[dev]'
 	touch $(STAMP)
 
