@@ -1,0 +1,130 @@
+"""The student build: solutions become stubs with hints, nothing of them is left, bad markers refused."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_utils.__main__ import main
+from course_utils.homework import EXERCISES
+from course_utils.homework.build import (BEGIN, END, HomeworkBuildError, build_student_notebooks,
+                                         strip_solutions, student_notebook)
+from course_utils.homework.core import EXTRA_MODULES_ENV, lesson_exercises, load_lesson_checks
+from course_utils.runner import lesson_notebooks
+
+FIXTURES = Path(__file__).parent / "fixtures" / "homework"
+MASTER = FIXTURES / "99_fixture.ipynb"
+
+
+@pytest.fixture
+def lesson99(monkeypatch):
+    """Register the test-only lesson 99 for one test, and forget it afterwards."""
+    monkeypatch.setenv(EXTRA_MODULES_ENV, str(FIXTURES / "lesson99_checks.py"))
+    load_lesson_checks()
+    yield
+    for exercise_id in [i for i in EXERCISES if i.startswith("99.")]:
+        del EXERCISES[exercise_id]
+    for name in [n for n in sys.modules if n.startswith("course_extra_checks_")]:
+        del sys.modules[name]
+
+
+def solution_blocks(nb) -> dict[str, list[str]]:
+    """Return each exercise's solution lines in a master notebook."""
+    blocks, current = {}, None
+    for cell in nb.cells:
+        for line in cell.source.split("\n"):
+            if BEGIN.match(line):
+                current = BEGIN.match(line).group("id").strip()
+                blocks[current] = []
+            elif END.match(line):
+                current = None
+            elif current:
+                blocks[current].append(line)
+    return blocks
+
+
+def code_of(nb) -> str:
+    return "\n".join(cell.source for cell in nb.cells if cell.cell_type == "code")
+
+
+def test_student_version_has_stubs_with_hints_and_no_solution(lesson99, tmp_path):
+    (written,) = build_student_notebooks(tmp_path, [MASTER])
+    student, master = nbformat.read(written, as_version=4), nbformat.read(MASTER, as_version=4)
+    code = code_of(student)
+    for lines in solution_blocks(master).values():
+        for line in filter(str.strip, lines):
+            assert line not in code
+    assert "SOLUTION" not in code
+    assert "raise NotImplementedError('Exercise 99.1: Use a list comprehension over range(5).')" in code
+    # the indentation of a block inside a function is kept, and so is the code around it
+    assert ("def double(x):\n    \"\"\"Return twice x.\"\"\"\n"
+            "    # YOUR ANSWER 99.2: replace the next line with your code\n"
+            "    raise NotImplementedError('Exercise 99.2: Return 2 * x.')") in code
+    assert "print(squares)" in code and 'sentence = "the quick brown fox"' in code
+    assert len(student.cells) == len(master.cells)
+    assert student.metadata.kernelspec.name == "python3"
+    assert all(c.outputs == [] and c.execution_count is None
+               for c in student.cells if c.cell_type == "code")
+    assert [p.name for p in tmp_path.iterdir()] == ["99_fixture.ipynb"]  # no temporary left
+
+
+def test_outputs_of_an_executed_master_are_cleared(lesson99, tmp_path):
+    master = nbformat.read(MASTER, as_version=4)
+    master.cells[4].outputs = [nbformat.v4.new_output("stream", text="[0, 1, 4, 9, 16]\n")]
+    master.cells[4].execution_count = 3
+    path = tmp_path / "99_fixture.ipynb"
+    nbformat.write(master, path)
+    student = student_notebook(path)
+    assert student.cells[4].outputs == [] and student.cells[4].execution_count is None
+    assert "[0, 1, 4, 9, 16]" not in nbformat.writes(student)
+
+
+@pytest.mark.parametrize("source, words", [
+    ("# BEGIN SOLUTION 99.1\nsquares = []", "never closed"),
+    ("squares = []\n# END SOLUTION", "END SOLUTION without a BEGIN"),
+    ("# BEGIN SOLUTION 99.1\n# BEGIN SOLUTION 99.2\n# END SOLUTION", "a second BEGIN SOLUTION"),
+    ("# BEGIN SOLUTION 99.7\nx = 1\n# END SOLUTION", "no exercise '99.7'"),
+    ("# BEGIN SOLUTION\nx = 1\n# END SOLUTION", "needs an exercise id"),
+    ("# BEGIN SOLUTION 01.1\nx = 1\n# END SOLUTION", "belongs to lesson 01, not to lesson 99"),
+])
+def test_bad_markers_are_refused_with_the_line(lesson99, source, words):
+    with pytest.raises(HomeworkBuildError, match=words):
+        strip_solutions(source, lesson="99", where="99_x.ipynb, cell 3")
+
+
+def test_a_refused_notebook_writes_nothing(lesson99, tmp_path):
+    broken = nbformat.read(MASTER, as_version=4)
+    broken.cells[10].source = broken.cells[10].source.replace("# END SOLUTION", "")
+    path = tmp_path / "masters" / "99_fixture.ipynb"
+    path.parent.mkdir()
+    nbformat.write(broken, path)
+    with pytest.raises(HomeworkBuildError, match=r"99_fixture.ipynb, cell 10, line 2"):
+        build_student_notebooks(tmp_path / "student", [MASTER, path])
+    assert not (tmp_path / "student").exists()
+
+
+def test_every_lesson_notebook_builds_without_its_solutions(tmp_path):
+    masters = lesson_notebooks()
+    assert masters, "no lesson notebooks found"
+    for written, master_path in zip(build_student_notebooks(tmp_path, masters), masters):
+        master, student = nbformat.read(master_path, 4), nbformat.read(written, 4)
+        lesson = master_path.name[:2]
+        blocks = solution_blocks(master)
+        registered = [ex.id for ex in lesson_exercises(lesson)]
+        assert sorted(blocks) == registered, f"{master_path.name}: blocks vs registered checks"
+        code, master_code = code_of(student), code_of(master)
+        for exercise_id, lines in blocks.items():
+            assert f"# YOUR ANSWER {exercise_id}" in code
+            assert f'check("{exercise_id}")' in code, f"{master_path.name} never checks {exercise_id}"
+            for line in filter(str.strip, lines):
+                outside = master_code.count(line) - sum(b.count(line) for b in blocks.values())
+                assert outside > 0 or line not in code, f"{master_path.name}: {line!r} left in"
+
+
+def test_command_line_builds_one_lesson(tmp_path, capsys):
+    assert main(["homework", "build", "--out", str(tmp_path), "--only", "01"]) == 0
+    assert (tmp_path / "01_tokenization.ipynb").exists()
+    assert "wrote" in capsys.readouterr().out

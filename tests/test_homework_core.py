@@ -1,0 +1,109 @@
+"""The exercise registry and check(): every kind of wrong answer gives feedback, never a crash."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from course_utils.homework import EXERCISES, Feedback, check, evaluate, exercise
+from course_utils.homework.core import (EXTRA_MODULES_ENV, exercise_sort_key, get_exercise,
+                                        lesson_exercises, load_lesson_checks)
+
+FIXTURE_CHECKS = Path(__file__).parent / "fixtures" / "homework" / "lesson99_checks.py"
+
+
+@pytest.fixture
+def lesson99(monkeypatch):
+    """Register the test-only lesson 99 for one test, and forget it afterwards."""
+    monkeypatch.setenv(EXTRA_MODULES_ENV, str(FIXTURE_CHECKS))
+    load_lesson_checks()
+    yield
+    for exercise_id in [i for i in EXERCISES if i.startswith("99.")]:
+        del EXERCISES[exercise_id]
+    for name in [n for n in sys.modules if n.startswith("course_extra_checks_")]:
+        del sys.modules[name]
+
+
+def test_right_answer_passes(lesson99):
+    verdict = evaluate("99.1", {"squares": [0, 1, 4, 9, 16]})
+    assert verdict == Feedback(True, "`squares` holds the squares of 0..4.")
+
+
+def test_missing_variable_names_it_and_gives_the_hint(lesson99):
+    verdict = evaluate("99.1", {"something_else": 1})
+    assert not verdict.passed
+    assert "Define `squares` first" in verdict.message
+    assert "Use a list comprehension over range(5)." in verdict.message
+
+
+def test_wrong_type_gets_the_checks_own_message_plus_hint(lesson99):
+    verdict = evaluate("99.1", {"squares": "0 1 4 9 16"})
+    assert not verdict.passed
+    assert verdict.message.startswith("`squares` should be a list, not str.")
+    assert verdict.message.endswith("Hint: Use a list comprehension over range(5).")
+
+
+def test_exception_inside_the_check_becomes_feedback(lesson99):
+    verdict = evaluate("99.2", {"double": lambda x: x + "!"})  # the check's call raises TypeError
+    assert not verdict.passed
+    assert verdict.message.startswith("Checking your answer raised TypeError")
+    assert "Hint: Return 2 * x." in verdict.message
+
+
+def test_stub_left_in_place_says_not_answered(lesson99):
+    def double(x):
+        raise NotImplementedError("Exercise 99.2: Return 2 * x.")
+
+    verdict = evaluate("99.2", {"double": double})
+    assert not verdict.passed and verdict.message.startswith("Not answered yet")
+
+
+def test_long_exception_messages_are_cut(lesson99):
+    def double(x):
+        raise ValueError("x" * 5000)
+
+    verdict = evaluate("99.2", {"double": double})
+    assert not verdict.passed and len(verdict.message) < 500
+
+
+def test_unknown_exercise_lists_the_known_ones(lesson99):
+    verdict = evaluate("99.9", {})
+    assert not verdict.passed
+    assert "There is no exercise '99.9'" in verdict.message and "99.1" in verdict.message
+    with pytest.raises(KeyError, match="99.9"):
+        get_exercise("99.9")
+
+
+def test_check_returning_something_else_is_reported():
+    exercise("98.1", lesson="98", names=[], hint="h")(lambda: True)
+    try:
+        verdict = evaluate("98.1", {})
+        assert not verdict.passed and "Internal" in verdict.message
+    finally:
+        del EXERCISES["98.1"]
+
+
+def test_lesson_exercises_are_in_numeric_order(lesson99):
+    assert [ex.id for ex in lesson_exercises("99")] == ["99.1", "99.2", "99.3"]
+    assert get_exercise("99.3").points == 2
+    assert exercise_sort_key("01.2") < exercise_sort_key("01.10")
+
+
+def test_check_outside_a_notebook_prints_the_verdict(lesson99, capsys):
+    check("99.3", {"word_count": 4})
+    assert capsys.readouterr().out.strip() == "[PASSED] Exercise 99.3: 4 words."
+    globals()["squares"] = [1, 2]  # a notebook's variables are the caller's globals
+    try:
+        check("99.1")
+    finally:
+        del globals()["squares"]
+    assert capsys.readouterr().out.startswith(
+        "[NOT YET] Exercise 99.1: `squares` should hold 5 numbers, it holds 2.")
+
+
+def test_a_missing_extra_checks_file_is_named(monkeypatch, tmp_path):
+    monkeypatch.setenv(EXTRA_MODULES_ENV, str(tmp_path / "absent.py"))
+    with pytest.raises((ImportError, FileNotFoundError), match="absent.py"):
+        load_lesson_checks()
