@@ -117,12 +117,12 @@ def tweet_labels_become_contiguous_ids(tweet_ids, tweet_id2label):
     if not isinstance(tweet_id2label, dict):
         return Feedback.wrong(f"`tweet_id2label` should be a dict from id to label, not "
                               f"{type(tweet_id2label).__name__}.")
+    if any(not isinstance(key, int) for key in tweet_id2label):
+        return Feedback.wrong("`tweet_id2label` has keys that are not ints (e.g. strings); use int keys (0, 1, ...) as the "
+                              "model config does.")
     if sorted(tweet_id2label, key=str) != sorted(range(k), key=str):
         return Feedback.wrong(f"`tweet_id2label` has keys {sorted(tweet_id2label, key=str)}; it "
                               f"needs exactly the ids 0..{k - 1}, as ints.")
-    if any(not isinstance(key, int) for key in tweet_id2label):
-        return Feedback.wrong("`tweet_id2label` has string keys; use int keys (0, 1, ...) as the "
-                              "model config does.")
     for position, (label, i) in enumerate(zip(TWEET_LABELS, ids)):
         if str(tweet_id2label[i]) != str(label):
             return Feedback.wrong(f"Label {label} (position {position}) got id {i}, but "
