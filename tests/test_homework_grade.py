@@ -16,7 +16,8 @@ from course_utils.__main__ import main
 from course_utils.homework import EXERCISES
 from course_utils.homework.build import student_notebook
 from course_utils.homework.core import EXTRA_MODULES_ENV, load_lesson_checks
-from course_utils.homework.grade import grade_submissions, submission_lessons
+from course_utils.homework.grade import (grade_submissions, submission_lessons,
+                                        without_shell_commands)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "homework"
 MASTER = FIXTURES / "99_fixture.ipynb"
@@ -78,7 +79,10 @@ def graded(lesson99, tmp_path_factory):
     """Grade a folder with a correct, a partly wrong, a crashing and two unreadable files."""
     folder = tmp_path_factory.mktemp("submissions")
     student = student_notebook(MASTER)
-    nbformat.write(nbformat.read(MASTER, as_version=4), folder / "99_correct.ipynb")
+    correct = nbformat.read(MASTER, as_version=4)  # as a Colab learner would hand it in:
+    marker = tmp_path_factory.mktemp("shell") / "ran"
+    correct.cells.insert(0, nbformat.v4.new_code_cell(f"!touch {marker}\n%pip install -q nothing"))
+    nbformat.write(correct, folder / "99_correct.ipynb")
     partly = answered(student, {"99.1": "squares = [n * n for n in range(5)]",
                                 "99.2": "return x + 2"})
     nbformat.write(forge_passing_outputs(partly), folder / "99_partly_wrong.ipynb")
@@ -94,6 +98,7 @@ def graded(lesson99, tmp_path_factory):
     seconds = time.perf_counter() - start
     with open(out / "grades.csv", newline="") as handle:
         rows = {row["submission"]: row for row in csv.DictReader(handle)}
+    assert not marker.exists(), "a shell command of a submission ran while grading"
     return rows, out, seconds
 
 
@@ -178,3 +183,11 @@ def test_the_lesson_comes_from_the_file_name_or_the_exercise_cells(lesson99, tmp
 def test_a_missing_folder_is_refused(tmp_path, capsys):
     assert main(["homework", "grade", str(tmp_path / "nowhere")]) == 2
     assert "is not a folder" in capsys.readouterr().err
+
+
+def test_shell_commands_of_a_colab_notebook_are_turned_off():
+    source = "!git clone REPO_URL course && pip install -q -e course\nx = 1\nif x:\n    %pip install y"
+    assert without_shell_commands(source) == (
+        "pass  # skipped when grading: !git clone REPO_URL course && pip install -q -e course\n"
+        "x = 1\nif x:\n    pass  # skipped when grading: %pip install y")
+    assert without_shell_commands("%%bash\nls").startswith("# skipped when grading: %%bash")

@@ -74,8 +74,29 @@ def submission_lessons(path: Path, nb: nbformat.NotebookNode) -> list[str]:
     return sorted(lesson for lesson in lessons if lesson_exercises(lesson))
 
 
+SHELL_LINE = re.compile(r"^(?P<indent>\s*)(!|%(pip|conda|sx|system)\b)")
+SHELL_CELL = re.compile(r"^\s*%%(bash|sh|script|system)\b")
+SKIPPED = "skipped when grading:"
+
+
+def without_shell_commands(source: str) -> str:
+    """Return ``source`` with shell escapes (``!git clone``, ``%pip install``) turned off.
+
+    A Colab submission starts with the cell that clones and installs the course: run while
+    grading, it would reinstall the package into the grader's environment. Each such line
+    becomes ``pass  # skipped when grading: ...`` at its indentation.
+    """
+    if SHELL_CELL.match(source):
+        return "\n".join(f"# {SKIPPED} {line}" for line in source.split("\n"))
+    lines = []
+    for line in source.split("\n"):
+        shell = SHELL_LINE.match(line)
+        lines.append(f"{shell.group('indent')}pass  # {SKIPPED} {line.strip()}" if shell else line)
+    return "\n".join(lines)
+
+
 def cleared(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Return ``nb`` with every output, execution count and run record removed."""
+    """Return ``nb`` ready to grade: outputs, counts and run records removed, shell lines off."""
     nb = nbformat.from_dict(nb)
     nb.metadata.pop("papermill", None)
     for cell in nb.cells:
@@ -83,6 +104,7 @@ def cleared(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         cell.metadata.pop("execution", None)
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
+            cell.source = without_shell_commands(cell.source)
     return nb
 
 
