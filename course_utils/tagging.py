@@ -1,0 +1,361 @@
+"""Token tagging (lesson 06): label every token with the first letter of its word.
+
+The labels are 27 classes: id 0 (``"0"``) for special tokens and words that do not
+start with a letter a-z, ids 1..26 for ``"a"``..``"z"`` (all 26: no letter is folded
+into 0). Labels are built on the *tokenized* text with a fast tokenizer's
+``word_ids()`` and character offsets, under one of two schemes:
+
+- ``"every"``: every subword of a word carries the word's label;
+- ``"first"``: only the first subword does, the others get -100, which the loss and
+  the accuracy skip (how named-entity datasets are labelled).
+
+Special tokens ([CLS], [SEP]) are labelled 0 under both schemes; padding gets -100.
+Empty lines are dropped and counted; lines longer than the model's maximum are split
+into windows, each with its own special tokens, so no token is lost and nothing crashes.
+
+Example::
+
+    >>> tokenizer = AutoTokenizer.from_pretrained(resolve_model("minilm"))   # doctest: +SKIP
+    >>> lines, corpus = load_tagging_lines("hamlet")                         # doctest: +SKIP
+    >>> features, report = encode_lines(tokenizer, lines, scheme="every")    # doctest: +SKIP
+    >>> model = TokenTagger.from_pretrained(resolve_model("minilm"))         # doctest: +SKIP
+    >>> predict_words(model, tokenizer, "To be, or not to be")               # doctest: +SKIP
+    [('To', 't'), ('be', 'b'), (',', '0'), ...]
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import string
+import tempfile
+import unicodedata
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import torch
+from torch import nn
+
+LETTERS = string.ascii_lowercase
+NON_LETTER = "0"
+ID2LABEL: dict[int, str] = {0: NON_LETTER, **{i + 1: letter for i, letter in enumerate(LETTERS)}}
+LABEL2ID: dict[str, int] = {label: i for i, label in ID2LABEL.items()}
+NUM_LABELS = len(ID2LABEL)
+IGNORE_INDEX = -100
+SCHEMES = ("every", "first")
+TEXT_SOURCES = ("hamlet", "moby-dick")
+
+
+class TaggingError(ValueError):
+    """Bad input to the tagging helpers, explained with a fix."""
+
+
+# ---------------------------------------------------------------- the texts
+@dataclass
+class CorpusReport:
+    """What reading a text kept, and how many lines of each other kind it dropped."""
+
+    source: str
+    kept: int
+    dropped: dict[str, int] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        dropped = ", ".join(f"{n} {kind}" for kind, n in self.dropped.items()) or "nothing"
+        return f"{self.source}: kept {self.kept} lines; dropped {dropped}"
+
+
+STAGE_WORDS = re.compile(r"(^Re-enter|\bEnter|\bExit|\bExeunt)\b")
+PLAY_HEADERS = re.compile(r"^(ACT|SCENE)\b")
+BRACKETED = re.compile(r"\[[^\]]*\]")
+
+
+def _hamlet_line_kind(line: str, next_line: str, before_first_act: bool) -> str:
+    """Return what one stripped line of the play is: header, speaker, stage direction, spoken."""
+    if before_first_act or PLAY_HEADERS.match(line):
+        return "headers"
+    if any(c.isalpha() for c in line) and line == line.upper():
+        return "speaker names"                      # "HAMLET", "KING CLAUDIUS"
+    if STAGE_WORDS.search(line) or not next_line or BRACKETED.fullmatch(line):
+        return "stage directions"                   # the file ends each direction with a blank line
+    return "spoken"
+
+
+def read_hamlet_lines(path: str | Path | None = None) -> tuple[list[str], CorpusReport]:
+    """Return the spoken lines of Hamlet (no speaker names, stage directions or headers)."""
+    from .assets import asset_path
+
+    raw = Path(path or asset_path("hamlet")).read_text(encoding="utf-8").splitlines()
+    stripped = [line.strip() for line in raw] + [""]
+    first_act = next((i for i, line in enumerate(stripped) if line.startswith("ACT ")), 0)
+    lines, dropped = [], Counter()
+    for i, line in enumerate(stripped[:-1]):
+        if not line:
+            continue
+        kind = _hamlet_line_kind(line, stripped[i + 1], i < first_act)
+        spoken = " ".join(BRACKETED.sub(" ", line).split()) if kind == "spoken" else ""
+        if spoken:
+            lines.append(spoken)
+        else:
+            dropped[kind if kind != "spoken" else "stage directions"] += 1
+    return lines, CorpusReport("hamlet", len(lines), dict(dropped))
+
+
+def fetch_text(url: str, destination: Path) -> Path:
+    """Download ``url`` to ``destination`` once (atomically) and return the path."""
+    if destination.exists():
+        return destination
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.")
+    try:
+        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+            out.write(response.read())
+        os.replace(temporary, destination)
+    except OSError as err:
+        Path(temporary).unlink(missing_ok=True)
+        raise TaggingError(f"Could not download {url} ({err}). Use the offline profile "
+                           "(Hamlet), or put the text at {destination} yourself.") from err
+    return destination
+
+
+def read_gutenberg_lines(path: str | Path, source: str = "gutenberg") -> tuple[list[str], CorpusReport]:
+    """Return the non-empty lines of a Project Gutenberg book, without its licence and headings."""
+    raw = Path(path).read_text(encoding="utf-8-sig").splitlines()
+    start = next((i + 1 for i, line in enumerate(raw) if line.startswith("*** START OF")), 0)
+    end = next((i for i, line in enumerate(raw) if line.startswith("*** END OF")), len(raw))
+    lines, dropped = [], Counter({"licence and front matter": start + len(raw) - end})
+    for line in raw[start:end]:
+        line = " ".join(line.split())
+        if not line:
+            continue
+        if re.match(r"^(CHAPTER|Chapter|ETYMOLOGY|EXTRACTS|Epilogue)\b", line):
+            dropped["headings"] += 1
+        else:
+            lines.append(line)
+    return lines, CorpusReport(source, len(lines), dict(dropped))
+
+
+def load_tagging_lines(source: str = "hamlet") -> tuple[list[str], CorpusReport]:
+    """Return the lines to tag: ``"hamlet"``, ``"moby-dick"`` (downloaded once) or a .txt path."""
+    if source == "hamlet":
+        return read_hamlet_lines()
+    if source == "moby-dick":
+        from .paths import artifacts_dir
+        from .profiles import GUTENBERG_MOBY_DICK
+
+        path = fetch_text(GUTENBERG_MOBY_DICK, artifacts_dir("texts") / "moby-dick.txt")
+        return read_gutenberg_lines(path, source="moby-dick")
+    path = Path(source)
+    if not path.is_file():
+        raise TaggingError(f"Unknown text {source!r}: use one of {', '.join(TEXT_SOURCES)} "
+                           "or the path of a UTF-8 .txt file with one example per line.")
+    raw = path.read_text(encoding="utf-8").splitlines()
+    lines = [" ".join(line.split()) for line in raw if line.strip()]
+    return lines, CorpusReport(path.name, len(lines), {"empty lines": len(raw) - len(lines)})
+
+
+# ---------------------------------------------------------------- labels and alignment
+def first_letter_id(word: str) -> int:
+    """Return the label id of a word: 1..26 for a first letter a..z (any case, accents dropped), else 0."""
+    if not isinstance(word, str) or not word:
+        return 0
+    base = unicodedata.normalize("NFKD", word[0])[0].lower()
+    return LETTERS.index(base) + 1 if base in LETTERS else 0
+
+
+def align_labels(word_ids: Sequence[int | None], word_labels: Sequence[int],
+                 scheme: str = "every") -> list[int]:
+    """Return one label per token from one label per word (specials 0; -100 per ``scheme``)."""
+    if scheme not in SCHEMES:
+        raise TaggingError(f"Unknown labelling scheme {scheme!r}: use 'every' or 'first'.")
+    labels, previous = [], None
+    for word in word_ids:
+        if word is None:
+            labels.append(0)                           # [CLS], [SEP]: not a word
+        elif word >= len(word_labels):
+            raise TaggingError(f"word id {word} but only {len(word_labels)} word labels: "
+                               "compute word labels from the same encoding.")
+        elif word != previous or scheme == "every":
+            labels.append(word_labels[word])
+        else:
+            labels.append(IGNORE_INDEX)                # a later subword of the same word
+        previous = word
+    return labels
+
+
+def _word_labels(text: str, encoding, index: int) -> list[int]:
+    """Return the first-letter label of each word the tokenizer saw in ``text``."""
+    word_ids = [w for w in encoding.word_ids(index) if w is not None]
+    labels = [0] * (max(word_ids) + 1 if word_ids else 0)
+    for word in set(word_ids):
+        start, _ = encoding.word_to_chars(index, word)
+        labels[word] = first_letter_id(text[start:])
+    return labels
+
+
+def _windows(ids: list[int], labels: list[int], special_mask: list[int], tokenizer,
+             max_length: int) -> list[dict]:
+    """Split one tokenized line into pieces of at most ``max_length`` tokens with specials."""
+    if len(ids) <= max_length:
+        return [{"input_ids": ids, "attention_mask": [1] * len(ids), "labels": labels}]
+    n_special = sum(special_mask[:1]) + sum(special_mask[-1:])
+    if max_length <= n_special:
+        raise TaggingError(f"max_length={max_length} leaves no room for text: use at least "
+                           f"{n_special + 1}.")
+    first = special_mask.index(0) if 0 in special_mask else len(ids)
+    last = len(ids) - special_mask[::-1].index(0) if 0 in special_mask else len(ids)
+    prefix, suffix = ids[:first], ids[last:]           # [CLS] ... [SEP] for BERT
+    body = list(zip(ids[first:last], labels[first:last]))
+    step, pieces = max_length - len(prefix) - len(suffix), []
+    for start in range(0, len(body), step):
+        chunk_ids, chunk_labels = map(list, zip(*body[start:start + step]))
+        pieces.append({"input_ids": prefix + chunk_ids + suffix,
+                       "attention_mask": [1] * (len(prefix) + len(chunk_ids) + len(suffix)),
+                       "labels": [0] * len(prefix) + chunk_labels + [0] * len(suffix)})
+    return pieces
+
+
+@dataclass
+class EncodingReport:
+    """How many lines became training examples, and what happened to the others."""
+
+    lines: int
+    empty_dropped: int
+    long_split: int
+    examples: int
+    tokens: int
+
+    def __str__(self) -> str:
+        return (f"{self.lines} lines -> {self.examples} examples, {self.tokens} tokens; "
+                f"{self.empty_dropped} empty lines dropped, {self.long_split} long lines split")
+
+
+def encode_lines(tokenizer, lines: Iterable[str], scheme: str = "every",
+                 max_length: int | None = None) -> tuple[list[dict], EncodingReport]:
+    """Tokenize lines and label every token; drop empty lines, split over-long ones."""
+    if not getattr(tokenizer, "is_fast", False):
+        raise TaggingError("Token labels need a fast tokenizer (word_ids and offsets): load it "
+                           "with AutoTokenizer.from_pretrained(name) (use_fast is the default).")
+    if scheme not in SCHEMES:
+        raise TaggingError(f"Unknown labelling scheme {scheme!r}: use 'every' or 'first'.")
+    lines = [line if isinstance(line, str) else "" for line in lines]
+    texts = [line for line in lines if line.strip()]
+    limit = max_length or min(tokenizer.model_max_length, 512)
+    encoded = tokenizer(texts, truncation=False, return_special_tokens_mask=True,
+                        verbose=False) if texts else None
+    features, n_split = [], 0
+    for i, text in enumerate(texts):
+        labels = align_labels(encoded.word_ids(i), _word_labels(text, encoded, i), scheme)
+        pieces = _windows(encoded["input_ids"][i], labels, encoded["special_tokens_mask"][i],
+                          tokenizer, limit)
+        n_split += len(pieces) > 1
+        features.extend(pieces)
+    report = EncodingReport(len(lines), len(lines) - len(texts), n_split, len(features),
+                            sum(len(f["input_ids"]) for f in features))
+    return features, report
+
+
+# ---------------------------------------------------------------- the model
+class TokenTagger(nn.Module):
+    """A pretrained encoder and a linear head that maps every token's vector to a label."""
+
+    def __init__(self, encoder: nn.Module, num_labels: int = NUM_LABELS, dropout: float = 0.1,
+                 freeze_encoder: bool = True):
+        super().__init__()
+        self.encoder = encoder
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(encoder.config.hidden_size, num_labels)
+        self.freeze_encoder(freeze_encoder)
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str, **kwargs) -> "TokenTagger":
+        """Load the encoder with ``AutoModel`` and put a fresh head on it."""
+        from transformers import AutoModel
+
+        return cls(AutoModel.from_pretrained(name_or_path), **kwargs)
+
+    def freeze_encoder(self, frozen: bool = True) -> "TokenTagger":
+        """Stop (or restart) training the encoder; a frozen encoder also stays in eval mode."""
+        self.encoder_frozen = frozen
+        self.encoder.requires_grad_(not frozen)
+        self.train(self.training)
+        return self
+
+    def train(self, mode: bool = True) -> "TokenTagger":
+        """Set train/eval mode, keeping a frozen encoder's dropout off."""
+        super().train(mode)
+        if getattr(self, "encoder_frozen", False):
+            self.encoder.eval()
+        return self
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
+                labels: torch.Tensor | None = None, **unused):
+        """Return a ``TokenClassifierOutput`` with logits (batch, tokens, labels) and the loss."""
+        from transformers.modeling_outputs import TokenClassifierOutput
+
+        sequence_output = self.encoder(input_ids=input_ids,
+                                       attention_mask=attention_mask).last_hidden_state
+        logits = self.head(self.dropout(sequence_output))
+        loss = None
+        if labels is not None:
+            loss = nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)),
+                                               labels.reshape(-1), ignore_index=IGNORE_INDEX)
+        return TokenClassifierOutput(loss=loss, logits=logits)
+
+
+# ---------------------------------------------------------------- evaluation
+def flat_labels(features: Iterable[dict]) -> torch.Tensor:
+    """Return every scored label of a set of examples in one 1-D tensor (no -100)."""
+    labels = torch.tensor([y for f in features for y in f["labels"]], dtype=torch.long)
+    return labels[labels != IGNORE_INDEX]
+
+
+def majority_baseline(train_labels: torch.Tensor, eval_labels: torch.Tensor) -> tuple[int, float]:
+    """Return the most frequent training label and its accuracy when always predicted on eval."""
+    train_labels = train_labels[train_labels != IGNORE_INDEX]
+    eval_labels = eval_labels[eval_labels != IGNORE_INDEX]
+    if train_labels.numel() == 0 or eval_labels.numel() == 0:
+        raise TaggingError("majority_baseline needs labelled tokens in both sets.")
+    majority = int(torch.bincount(train_labels).argmax())
+    return majority, float((eval_labels == majority).float().mean())
+
+
+def per_label_accuracy(predictions: Sequence[int], labels: Sequence[int],
+                       id2label: dict[int, str] = ID2LABEL):
+    """Return a DataFrame: for each label, how many eval tokens carry it and the accuracy on them."""
+    import pandas as pd
+
+    predictions, labels = torch.as_tensor(predictions), torch.as_tensor(labels)
+    keep = labels != IGNORE_INDEX
+    predictions, labels = predictions[keep], labels[keep]
+    rows = []
+    for label_id, name in sorted(id2label.items()):
+        mask = labels == label_id
+        n = int(mask.sum())
+        rows.append({"label": name, "tokens": n,
+                     "accuracy": float((predictions[mask] == label_id).float().mean()) if n else float("nan")})
+    return pd.DataFrame(rows).set_index("label")
+
+
+@torch.no_grad()
+def predict_words(model: nn.Module, tokenizer, text: str, device: str | torch.device = "cpu",
+                  id2label: dict[int, str] = ID2LABEL) -> list[tuple[str, str]]:
+    """Return (word, predicted label) for each word of ``text``, read at its first subword."""
+    if not isinstance(text, str) or not text.strip():
+        return []
+    model.eval()
+    encoding = tokenizer(text, return_tensors="pt", truncation=True)
+    inputs = {k: v.to(device) for k, v in encoding.items() if k in ("input_ids", "attention_mask")}
+    output = model(**inputs)
+    logits = output.logits if hasattr(output, "logits") else output
+    predicted = logits[0].argmax(-1).tolist()
+    words, seen = [], set()
+    for position, word in enumerate(encoding.word_ids(0)):
+        if word is None or word in seen:
+            continue
+        seen.add(word)
+        start, end = encoding.word_to_chars(0, word)
+        words.append((text[start:end], id2label[predicted[position]]))
+    return words
