@@ -215,12 +215,18 @@ class History:
     valid_loss: list[float] = field(default_factory=list)
     valid_accuracy: list[float] = field(default_factory=list)
     epoch_seconds: list[float] = field(default_factory=list)
+    train_seconds: list[float] = field(default_factory=list)
     best_epoch: int = 0
 
     @property
     def seconds(self) -> float:
         """Return the total wall-clock time of all epochs (training and validation)."""
         return float(sum(self.epoch_seconds))
+
+    @property
+    def training_seconds(self) -> float:
+        """Return the wall-clock time spent in training passes only (no validation)."""
+        return float(sum(self.train_seconds))
 
     @property
     def best_valid_accuracy(self) -> float:
@@ -250,6 +256,7 @@ def fit(model: nn.Module, train_loader, valid_loader, epochs: int, optimizer: to
         train_loss, train_accuracy = _train_epoch(
             model, train_loader, optimizer, scheduler, device, max_grad_norm, progress,
             description=f"epoch {epoch}/{epochs}", mixed_precision=mixed_precision)
+        history.train_seconds.append(time.perf_counter() - start)
         valid = evaluate(model, valid_loader, device)
         history.epoch_seconds.append(time.perf_counter() - start)
         history.train_loss.append(train_loss)
@@ -282,3 +289,35 @@ def relative_change(before: dict[str, torch.Tensor], model: nn.Module) -> dict[s
         delta = (parameter.detach().cpu().float() - old).norm()
         changes[name] = float(delta / old.norm().clamp_min(1e-12))
     return changes
+
+
+def layer_name(parameter_name: str) -> str:
+    """Return the layer a parameter belongs to: ``embeddings``, ``layer 3``, ``classifier``, ..."""
+    parts = parameter_name.split(".")
+    if "layer" in parts:
+        index = parts.index("layer")
+        if index + 1 < len(parts) and parts[index + 1].isdigit():
+            return f"layer {parts[index + 1]}"
+    if "embeddings" in parts:
+        return "embeddings"
+    base = parts[1] if len(parts) > 2 and parts[0] in {"bert", "distilbert", "roberta", "model"} else parts[0]
+    return base
+
+
+def relative_change_by_layer(before: dict[str, torch.Tensor], model: nn.Module) -> dict[str, float]:
+    """Return ||after - before|| / ||before|| per layer, over all its parameters, in model order."""
+    deltas: dict[str, float] = {}
+    norms: dict[str, float] = {}
+    for name, parameter in model.named_parameters():
+        if name not in before:
+            continue
+        layer = layer_name(name)
+        old = before[name].float()
+        deltas[layer] = deltas.get(layer, 0.0) + float((parameter.detach().cpu().float() - old).pow(2).sum())
+        norms[layer] = norms.get(layer, 0.0) + float(old.pow(2).sum())
+    return {layer: (deltas[layer] / max(norms[layer], 1e-24)) ** 0.5 for layer in deltas}
+
+
+def snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
+    """Return a CPU copy of every parameter, to compare with after training."""
+    return {name: p.detach().to("cpu", copy=True) for name, p in model.named_parameters()}

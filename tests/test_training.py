@@ -143,7 +143,7 @@ def test_fit_records_every_epoch_and_ends_on_the_best_one():
     assert len(history.train_loss) == len(history.valid_accuracy) == 3
     assert history.valid_accuracy[history.best_epoch - 1] == max(history.valid_accuracy)
     assert training.evaluate(model, valid)["accuracy"] == pytest.approx(max(history.valid_accuracy))
-    assert history.seconds > 0
+    assert history.seconds >= history.training_seconds > 0
 
 
 def test_fit_keeps_an_earlier_epoch_when_later_ones_are_worse():
@@ -224,3 +224,18 @@ def test_length_grouped_sampler_groups_similar_lengths():
     batches = [order[i:i + 4] for i in range(0, len(order), 4)]
     spreads = [max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in batches]
     assert sum(s > 10 for s in spreads) <= 5          # of 50 batches; random order mixes ~44
+
+
+def test_layer_changes_are_zero_for_frozen_embeddings_and_positive_elsewhere():
+    model = tiny_bert()
+    for p in model.bert.embeddings.parameters():
+        p.requires_grad = False
+    before = training.snapshot(model)
+    optimizer = training.make_optimizer(model, lr=1e-3)
+    training.train_one_epoch(model, toy_batches(n_batches=2), optimizer, progress=False)
+    changes = training.relative_change_by_layer(before, model)
+    assert list(changes) == ["embeddings", "layer 0", "layer 1", "pooler", "classifier"]
+    assert changes["embeddings"] == 0.0
+    assert all(changes[name] > 0 for name in changes if name != "embeddings")
+    assert training.layer_name("distilbert.transformer.layer.5.ffn.lin1.weight") == "layer 5"
+    assert training.layer_name("pre_classifier.weight") == "pre_classifier"
