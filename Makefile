@@ -42,6 +42,10 @@ notebooks: assets
 lab: assets
 	$(PY) -m jupyter lab --allow-root --notebook-dir=notebooks
 
+# QUICK=1: a smoke run into runs/bench-quick/ (README untouched); BENCH_ARGS for more options
+bench: assets
+	$(PY) benchmarks/run.py $(if $(QUICK),--quick,--update-readme) $(BENCH_ARGS)
+
 clean:
 	rm -rf runs .pytest_cache build *.egg-info
 	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +

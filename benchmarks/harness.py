@@ -1,0 +1,207 @@
+"""Timing and memory plumbing shared by the benchmark rows.
+
+``compare(baseline, course, repeats)`` runs two recipes alternately in this process
+(B C, C B, B C, ...), times every run, samples the process's resident memory while
+each runs, and keeps each recipe's last result for the row's equality check.
+``figure`` turns the timings into the median-and-spread record that results.json holds.
+
+Example::
+
+    >>> pair = compare(lambda: slow(texts), lambda: fast(texts), repeats=3)   # doctest: +SKIP
+    >>> figure([len(texts) / s for s in pair.baseline.seconds], "texts/s")   # doctest: +SKIP
+    {'median': 812.4, 'unit': 'texts/s', 'min': 790.1, 'max': 830.0, 'runs': [...]}
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import os
+import platform
+import statistics
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import psutil
+
+MB = 1024 * 1024
+
+
+def release_memory() -> None:
+    """Collect garbage and hand freed heap back to the OS, so RSS peaks belong to one run."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: peaks may include earlier runs' heap
+        pass
+
+
+class RssSampler:
+    """Context manager that polls this process's resident memory; ``peak_mb`` and ``start_mb``."""
+
+    def __init__(self, interval: float = 0.01) -> None:
+        self.interval = interval
+        self.process = psutil.Process()
+        self.start_mb = self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak_mb = max(self.peak_mb, self.process.memory_info().rss / MB)
+
+    def __enter__(self) -> "RssSampler":
+        self.start_mb = self.peak_mb = self.process.memory_info().rss / MB
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_mb = max(self.peak_mb, self.process.memory_info().rss / MB)
+
+
+@dataclass
+class Runs:
+    """Every timed run of one recipe: seconds, peak RSS (MB) and its increase, last result."""
+
+    seconds: list[float] = field(default_factory=list)
+    peak_rss_mb: list[float] = field(default_factory=list)
+    rss_increase_mb: list[float] = field(default_factory=list)
+    result: Any = None
+
+
+@dataclass
+class Pair:
+    """The runs of the source recipe and of the course recipe from one ``compare``."""
+
+    baseline: Runs
+    course: Runs
+
+
+def timed(function: Callable[[], Any], runs: Runs) -> Any:
+    """Run ``function`` once under a timer and an RSS sampler; append to ``runs``."""
+    release_memory()
+    with RssSampler() as memory:
+        start = time.perf_counter()
+        result = function()
+        seconds = time.perf_counter() - start
+    runs.seconds.append(seconds)
+    runs.peak_rss_mb.append(memory.peak_mb)
+    runs.rss_increase_mb.append(memory.peak_mb - memory.start_mb)
+    runs.result = result
+    return result
+
+
+def compare(baseline: Callable[[], Any], course: Callable[[], Any], repeats: int,
+            warmup: Callable[[], Any] | None = None) -> Pair:
+    """Time both recipes ``repeats`` times each, alternating which goes first."""
+    if repeats < 1:
+        raise ValueError(f"repeats must be at least 1, got {repeats}.")
+    if warmup is not None:
+        warmup()
+    pair = Pair(Runs(), Runs())
+    for repeat in range(repeats):
+        order = [(baseline, pair.baseline), (course, pair.course)]
+        for function, runs in (order if repeat % 2 == 0 else order[::-1]):
+            timed(function, runs)
+    return pair
+
+
+def figure(values: list[float], unit: str, higher_is_better: bool = True,
+           digits: int = 4) -> dict[str, Any]:
+    """Return the median, min, max and every run of one measured quantity, with its unit."""
+    if not values:
+        raise ValueError("figure() needs at least one measured value.")
+    rounded = [round(float(v), digits) for v in values]
+    return {"median": round(statistics.median(values), digits), "unit": unit,
+            "min": min(rounded), "max": max(rounded), "runs": rounded,
+            "higher_is_better": higher_is_better}
+
+
+def throughput(items: int, seconds: list[float]) -> list[float]:
+    """Return items per second for each run."""
+    return [items / s for s in seconds]
+
+
+def peak_memory(pair: Pair) -> dict[str, float]:
+    """Return each recipe's largest peak RSS over its runs, in MB (whole process)."""
+    return {"baseline": round(max(pair.baseline.peak_rss_mb), 1),
+            "course": round(max(pair.course.peak_rss_mb), 1)}
+
+
+def memory_increase(pair: Pair) -> dict[str, float]:
+    """Return each recipe's largest RSS increase over the RSS at its start, in MB."""
+    return {"baseline": round(max(pair.baseline.rss_increase_mb), 1),
+            "course": round(max(pair.course.rss_increase_mb), 1)}
+
+
+def cpu_model() -> str:
+    """Return the CPU's model name (from /proc/cpuinfo where there is one)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def usable_cores() -> int:
+    """Return the number of cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def load_average() -> list[float]:
+    """Return the 1, 5 and 15 minute load averages (runnable processes), rounded."""
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        return []
+
+
+def machine_info(threads: int) -> dict[str, Any]:
+    """Return what results.json says about the machine and the libraries."""
+    import tokenizers
+    import torch
+    import transformers
+
+    return {"cpu": cpu_model(), "cores": usable_cores(), "threads": threads,
+            "memory_gb": round(psutil.virtual_memory().total / 1024 ** 3, 1),
+            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+            "torch": torch.__version__, "transformers": transformers.__version__,
+            "tokenizers": tokenizers.__version__, "python": platform.python_version(),
+            "platform": platform.platform(), "load_average": {"start": load_average()}}
+
+
+class ForwardTimer:
+    """Context manager adding up the wall time spent inside ``module``'s forward passes."""
+
+    def __init__(self, module) -> None:
+        self.module = module
+        self.seconds = 0.0
+        self.calls = 0
+        self._started = 0.0
+        self._handles = []
+
+    def _before(self, module, args) -> None:
+        self._started = time.perf_counter()
+
+    def _after(self, module, args, output) -> None:
+        self.seconds += time.perf_counter() - self._started
+        self.calls += 1
+
+    def __enter__(self) -> "ForwardTimer":
+        self._handles = [self.module.register_forward_pre_hook(self._before),
+                         self.module.register_forward_hook(self._after)]
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for handle in self._handles:
+            handle.remove()
