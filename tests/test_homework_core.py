@@ -68,6 +68,16 @@ def test_long_exception_messages_are_cut(lesson99):
     assert not verdict.passed and len(verdict.message) < 500
 
 
+def test_a_check_message_flooded_with_data_is_cut(lesson99):
+    exercise("98.2", lesson="98", names=["x"], hint="h")(lambda x: Feedback.wrong(repr(x)))
+    try:
+        verdict = evaluate("98.2", {"x": list(range(10000))})
+        assert not verdict.passed and len(verdict.message) < 700
+        assert verdict.message.endswith(" ... Hint: h")
+    finally:
+        del EXERCISES["98.2"]
+
+
 def test_unknown_exercise_lists_the_known_ones(lesson99):
     verdict = evaluate("99.9", {})
     assert not verdict.passed

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 METADATA_KEY = "course_exercise"
+MAX_MESSAGE = 600  # characters of feedback shown; longer messages are cut
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,8 @@ def evaluate(exercise_id: str, namespace: dict[str, Any]) -> Feedback:
                               f"Hint: {ex.hint}")
     if not isinstance(verdict, Feedback):
         return Feedback.wrong(f"Internal: exercise {exercise_id} returned {verdict!r}.")
+    if len(verdict.message) > MAX_MESSAGE:  # e.g. a tensor's repr inside the message
+        verdict = Feedback(verdict.passed, verdict.message[:MAX_MESSAGE] + " ...")
     if not verdict.passed and ex.hint not in verdict.message:
         verdict = Feedback.wrong(f"{verdict.message} Hint: {ex.hint}")
     return verdict
