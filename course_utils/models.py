@@ -158,6 +158,7 @@ class History:
     train_loss: list[float] = field(default_factory=list)
     valid_accuracy: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    best_epoch: int | None = None   # 1-based epoch whose weights were kept (keep_best=True)
 
 
 FeatureSource = torch.Tensor | Callable[[torch.Tensor], torch.Tensor]
@@ -166,8 +167,14 @@ FeatureSource = torch.Tensor | Callable[[torch.Tensor], torch.Tensor]
 def train_head(head: nn.Module, features: FeatureSource, labels: torch.Tensor | np.ndarray, *,
                epochs: int = 20, batch_size: int = 64, lr: float = 1e-3, weight_decay: float = 0.01,
                valid: tuple[torch.Tensor, torch.Tensor | np.ndarray] | None = None, seed: int = 0,
-               num_labels: int | None = None) -> History:
-    """Train ``head`` with AdamW and cross-entropy; ``features`` is a tensor or ``f(batch_indices)``."""
+               num_labels: int | None = None, keep_best: bool = False) -> History:
+    """Train ``head`` with AdamW and cross-entropy; ``features`` is a tensor or ``f(batch_indices)``.
+
+    With ``valid`` and ``keep_best=True``, the head ends with the weights of its best validation
+    epoch (early stopping without stopping: the curve is still recorded to the end).
+    """
+    if keep_best and valid is None:
+        raise ValueError("keep_best=True needs valid=(features, labels) to know which epoch is best.")
     labels = torch.as_tensor(labels, dtype=torch.long)
     if hasattr(head, "check_labels"):
         head.check_labels(labels, num_labels)
@@ -181,6 +188,7 @@ def train_head(head: nn.Module, features: FeatureSource, labels: torch.Tensor | 
     order = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)  # dropout masks
     history, start = History(), time.perf_counter()
+    best_state, best_accuracy = None, -1.0
     for _ in range(epochs):
         head.train()
         total, seen = 0.0, 0
@@ -196,6 +204,12 @@ def train_head(head: nn.Module, features: FeatureSource, labels: torch.Tensor | 
         if valid is not None:
             history.valid_accuracy.append(float(
                 (predict_proba(head, valid[0]).argmax(1) == np.asarray(valid[1])).mean()))
+            if keep_best and history.valid_accuracy[-1] > best_accuracy:
+                best_accuracy = history.valid_accuracy[-1]
+                best_state = {k: v.detach().clone() for k, v in head.state_dict().items()}
+                history.best_epoch = len(history.valid_accuracy)
+    if best_state is not None:
+        head.load_state_dict(best_state)
     history.seconds = time.perf_counter() - start
     return history
 

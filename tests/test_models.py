@@ -101,3 +101,15 @@ def test_frozen_encoder_does_not_move_while_the_head_trains_through_it(minilm):
     assert changed_parameters(encoder, before) == []
     assert all(p.grad is None for p in encoder.parameters())
     assert changed_parameters(head, head_before) != []
+
+
+def test_keep_best_ends_with_the_best_validation_epoch():
+    x, y = separable(n=300, dim=8, classes=3, seed=2)
+    valid_x, valid_y = separable(n=150, dim=8, classes=3, seed=3)
+    head = ClassifierHead(8, 3, hidden_size=64, dropout=0.0)
+    history = train_head(head, x, y, epochs=12, lr=3e-2, valid=(valid_x, valid_y), keep_best=True)
+    final = float((predict_proba(head, valid_x).argmax(1) == valid_y.numpy()).mean())
+    assert history.best_epoch == int(np.argmax(history.valid_accuracy)) + 1
+    assert final == max(history.valid_accuracy)
+    with pytest.raises(ValueError, match="keep_best=True needs valid"):
+        train_head(head, x, y, epochs=1, keep_best=True)
