@@ -1,0 +1,93 @@
+"""Lesson 02's exercise checks: the reference answers pass, typical mistakes get specific feedback."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from transformers import AutoModelForMaskedLM, AutoTokenizer, DataCollatorForLanguageModeling
+
+from course_utils.homework import evaluate
+from course_utils.mlm import (build_training_texts, encode_masked, fixed_masked_set,
+                              mask_positions, mask_word, pack_into_blocks)
+
+
+@pytest.fixture(scope="module")
+def tokenizer(minilm_dir):
+    return AutoTokenizer.from_pretrained(minilm_dir)
+
+
+@pytest.fixture(scope="module")
+def model(minilm_dir):
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    return AutoModelForMaskedLM.from_pretrained(minilm_dir).eval()
+
+
+@pytest.fixture(scope="module")
+def train_blocks(tokenizer):
+    _, heldout = build_training_texts(seed=0)
+    return pack_into_blocks(heldout, tokenizer, 32)
+
+
+def _rank(model, tokenizer, masked_sentence, target_id):
+    with torch.no_grad():
+        inputs = encode_masked(masked_sentence, tokenizer)
+        scores = model(**inputs).logits[0, mask_positions(inputs["input_ids"][0],
+                                                          tokenizer.mask_token_id)[0]]
+    return int((scores > scores[target_id]).sum()) + 1
+
+
+def test_02_1_accepts_the_true_rank_and_names_the_off_by_one(model, tokenizer):
+    masked, target_id = mask_word("The jokes are boring.", "boring", tokenizer)
+    rank = _rank(model, tokenizer, masked, target_id)
+    space = {"masked_sentence": masked, "target_word": "boring", "model": model,
+             "tokenizer": tokenizer}
+    assert evaluate("02.1", {**space, "target_rank": rank}).passed
+    off_by_one = evaluate("02.1", {**space, "target_rank": rank - 1})
+    assert not off_by_one.passed and "count from 0" in off_by_one.message
+    as_float = evaluate("02.1", {**space, "target_rank": float(rank)})
+    assert not as_float.passed and "int" in as_float.message
+
+
+def test_02_1_rejects_two_masks(model, tokenizer):
+    verdict = evaluate("02.1", {"masked_sentence": "The [MASK] jokes are [MASK].",
+                                "target_word": "boring", "target_rank": 1, "model": model,
+                                "tokenizer": tokenizer})
+    assert not verdict.passed and "exactly one" in verdict.message
+
+
+def test_02_2_accepts_the_mean_and_explains_the_sum_and_the_all_positions_mistake(
+        model, tokenizer, train_blocks):
+    loss_batch = fixed_masked_set(train_blocks[:4], tokenizer, seed=0)
+    with torch.no_grad():
+        logits = model(input_ids=loss_batch["input_ids"],
+                       attention_mask=loss_batch["attention_mask"]).logits
+    chosen = loss_batch["labels"] != -100
+    mean = torch.nn.functional.cross_entropy(logits[chosen], loss_batch["labels"][chosen])
+    space = {"loss_batch": loss_batch, "model": model}
+    assert evaluate("02.2", {**space, "hand_loss": mean.item()}).passed
+    assert evaluate("02.2", {**space, "hand_loss": mean}).passed  # a 0-d tensor is fine
+    summed = evaluate("02.2", {**space, "hand_loss": mean.item() * int(chosen.sum())})
+    assert not summed.passed and "sum" in summed.message
+    everywhere = torch.nn.functional.cross_entropy(logits.flatten(0, 1),
+                                                   loss_batch["input_ids"].flatten()).item()
+    source_mistake = evaluate("02.2", {**space, "hand_loss": everywhere})
+    assert not source_mistake.passed and "every position" in source_mistake.message
+    wrong_type = evaluate("02.2", {**space, "hand_loss": "10.3"})
+    assert not wrong_type.passed and "float" in wrong_type.message
+
+
+def test_02_3_accepts_an_all_mask_collator_and_explains_the_usual_mistakes(tokenizer, train_blocks):
+    space = {"train_blocks": train_blocks, "tokenizer": tokenizer}
+    right = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.3, mask_replace_prob=1.0,
+                                            random_replace_prob=0.0, seed=0)
+    assert evaluate("02.3", {**space, "eval_collator": right}).passed
+    default_rule = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.3, seed=0)
+    verdict = evaluate("02.3", {**space, "eval_collator": default_rule})
+    assert not verdict.passed and "80/10/10" in verdict.message
+    default_share = DataCollatorForLanguageModeling(tokenizer, mask_replace_prob=1.0,
+                                                    random_replace_prob=0.0, seed=0)
+    verdict = evaluate("02.3", {**space, "eval_collator": default_share})
+    assert not verdict.passed and "mlm_probability=0.3" in verdict.message
+    verdict = evaluate("02.3", {**space, "eval_collator": "collator"})
+    assert not verdict.passed and "DataCollatorForLanguageModeling" in verdict.message
