@@ -230,7 +230,9 @@ def refresh_notebooks(only: list[str] | None = None, progress: bool = True) -> l
     """Re-execute lesson notebooks in place with their default parameters (offline profile)."""
     results = []
     for notebook in select_notebooks(only):
-        staged = notebook.with_name(f".{notebook.stem}.executing.ipynb")
+        staging_dir = notebook.parent / ".executing"  # hidden: never collected by pytest
+        staging_dir.mkdir(exist_ok=True)
+        staged = staging_dir / notebook.name
         result = run_notebook(notebook, staged, {}, progress)
         if result.status == "ok":
             strip_run_metadata(staged)
