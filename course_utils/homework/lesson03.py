@@ -66,8 +66,8 @@ def _same_data(dataset: Any, reference: Any) -> bool:
 
 
 @exercise("03.1", lesson="03", names=["valid_loader", "valid_dataset", "batch_size"],
-          hint="valid_loader = DataLoader(valid_dataset, sampler=SequentialSampler(valid_dataset), "
-               "batch_size=batch_size)")
+          hint="Build it like train_loader in section 5, over valid_dataset, with a sampler that "
+               "keeps the order (torch.utils.data.SequentialSampler) and the same batch_size.")
 def validation_loader_reads_in_order(valid_loader, valid_dataset, batch_size):
     """Build the validation DataLoader with a SequentialSampler."""
     problem = _loader_problem(valid_loader, "valid_loader")
@@ -94,9 +94,9 @@ def validation_loader_reads_in_order(valid_loader, valid_dataset, batch_size):
 
 
 @exercise("03.2", lesson="03", names=["tweet_ids", "tweet_id2label"],
-          hint="Sort the distinct labels, number them from 0: tweet_id2label = {i: str(v) for i, v "
-               "in enumerate(sorted(set(tweet_labels)))}, then map each label through the "
-               "reverse dictionary.")
+          hint="Sort the distinct labels and number them from 0 (enumerate); tweet_id2label maps "
+               "each number to its label as a string, and a label's id is its number (build the "
+               "reverse dictionary to look it up).")
 def tweet_labels_become_contiguous_ids(tweet_ids, tweet_id2label):
     """Encode the labels -1, 0, 1, 2 as ids 0..K-1 and keep the mapping."""
     try:
