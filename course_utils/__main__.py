@@ -63,8 +63,13 @@ def _notebooks_command(args: argparse.Namespace) -> int:
 
 def _homework_command(args: argparse.Namespace) -> int:
     from .homework.build import build_student_notebooks
+    from .homework.core import load_lesson_checks
     from .homework.grade import grade_submissions
 
+    try:
+        load_lesson_checks(strict=True)
+    except ImportError as err:
+        raise ValueError(str(err)) from err
     if args.action == "build":
         only = [s.strip() for s in args.only.split(",") if s.strip()] if args.only else None
         for path in build_student_notebooks(args.out or "student", runner.select_notebooks(only)):

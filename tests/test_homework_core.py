@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from course_utils.homework import EXERCISES, Feedback, check, evaluate, exercise
-from course_utils.homework.core import (EXTRA_MODULES_ENV, exercise_sort_key, get_exercise,
-                                        lesson_exercises, load_lesson_checks)
+from course_utils.homework.core import (EXTRA_MODULES_ENV, LOAD_ERRORS, exercise_sort_key,
+                                        get_exercise, lesson_exercises, load_lesson_checks)
 
 FIXTURE_CHECKS = Path(__file__).parent / "fixtures" / "homework" / "lesson99_checks.py"
 
@@ -115,5 +115,23 @@ def test_check_outside_a_notebook_prints_the_verdict(lesson99, capsys):
 
 def test_a_missing_extra_checks_file_is_named(monkeypatch, tmp_path):
     monkeypatch.setenv(EXTRA_MODULES_ENV, str(tmp_path / "absent.py"))
-    with pytest.raises((ImportError, FileNotFoundError), match="absent.py"):
-        load_lesson_checks()
+    with pytest.raises(ImportError, match="absent.py"):
+        load_lesson_checks(strict=True)
+
+
+def test_a_broken_checks_module_does_not_break_the_other_lessons(monkeypatch, tmp_path):
+    broken = tmp_path / "broken_checks.py"
+    broken.write_text("from course_utils.homework import exercise\n"
+                      "@exercise('97.1', lesson='97', names=[], hint='h')\n"
+                      "def f(:\n    pass\n")
+    monkeypatch.setenv(EXTRA_MODULES_ENV, str(broken))
+    try:
+        assert evaluate("01.3", {"pad_count": 1}).message.startswith("Define `tokenizer`")
+        verdict = evaluate("97.1", {})
+        assert not verdict.passed and "Could not load" in verdict.message
+        assert "broken_checks.py (SyntaxError" in verdict.message
+        with pytest.raises(ImportError, match="broken_checks.py cannot be loaded"):
+            load_lesson_checks(strict=True)
+    finally:
+        monkeypatch.delenv(EXTRA_MODULES_ENV)
+        LOAD_ERRORS.pop(str(broken), None)

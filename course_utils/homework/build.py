@@ -25,7 +25,7 @@ from pathlib import Path
 
 import nbformat
 
-from .core import Exercise, get_exercise
+from .core import Exercise, get_exercise, load_lesson_checks
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)#\s*BEGIN SOLUTION\b(?P<id>.*)$")
 END = re.compile(r"^[ \t]*#\s*END SOLUTION\b.*$")
@@ -124,6 +124,7 @@ def build_student_notebooks(out: str | Path = "student", masters: list[Path] | N
     """Write the student version of each master notebook (default: every lesson) into ``out``."""
     from ..runner import lesson_notebooks
 
+    load_lesson_checks(strict=True)  # a broken check module stops the build, loudly
     masters = lesson_notebooks() if masters is None else [Path(m) for m in masters]
     if not masters:
         raise HomeworkBuildError("No lesson notebooks to build (expected notebooks/NN_*.ipynb).")

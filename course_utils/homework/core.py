@@ -75,37 +75,60 @@ def exercise(exercise_id: str, lesson: str, names: list[str], hint: str, points:
 EXTRA_MODULES_ENV = "COURSE_HOMEWORK_MODULES"
 
 
-def load_lesson_checks() -> None:
+LOAD_ERRORS: dict[str, str] = {}
+
+
+def _import_checks(entry: str) -> None:
+    """Import one check module: ``course_utils.homework.lessonNN``, a module name or a .py path."""
+    import importlib
+    import importlib.util
+    import os
+    import sys
+
+    if not entry.endswith(".py"):
+        importlib.import_module(entry)
+        return
+    name = f"course_extra_checks_{abs(hash(os.path.abspath(entry)))}"
+    if name in sys.modules:
+        return
+    spec = importlib.util.spec_from_file_location(name, entry)
+    if spec is None or spec.loader is None or not os.path.isfile(entry):
+        raise ImportError(f"{EXTRA_MODULES_ENV} names {entry!r}, which is not a Python file.")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+
+
+def load_lesson_checks(strict: bool = False) -> None:
     """Import every ``lessonNN`` module, and any in ``$COURSE_HOMEWORK_MODULES``, to register them.
 
     ``$COURSE_HOMEWORK_MODULES`` lists extra check modules (file paths ending in ``.py``
     or importable module names) separated by ``os.pathsep``: a teacher's own exercises,
-    or the test suite's fixture lesson.
+    or the test suite's fixture lesson. A module that fails to import is recorded in
+    ``LOAD_ERRORS`` (so one broken lesson does not break every other lesson's checks),
+    or raised when ``strict`` (the build and the grader use that).
     """
-    import importlib
-    import importlib.util
     import os
     import pkgutil
-    import sys
 
     from . import __path__ as package_path
 
-    for module in pkgutil.iter_modules(package_path):
-        if module.name.startswith("lesson"):
-            importlib.import_module(f"{__package__}.{module.name}")
-    for entry in filter(None, os.environ.get(EXTRA_MODULES_ENV, "").split(os.pathsep)):
-        if not entry.endswith(".py"):
-            importlib.import_module(entry)
-            continue
-        name = f"course_extra_checks_{abs(hash(os.path.abspath(entry)))}"
-        if name in sys.modules:
-            continue
-        spec = importlib.util.spec_from_file_location(name, entry)
-        if spec is None or spec.loader is None or not os.path.isfile(entry):
-            raise ImportError(f"{EXTRA_MODULES_ENV} names {entry!r}, which is not a Python file.")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
+    entries = [f"{__package__}.{m.name}" for m in pkgutil.iter_modules(package_path)
+               if m.name.startswith("lesson")]
+    entries += list(filter(None, os.environ.get(EXTRA_MODULES_ENV, "").split(os.pathsep)))
+    for entry in entries:
+        try:
+            _import_checks(entry)
+            LOAD_ERRORS.pop(entry, None)
+        except Exception as err:
+            LOAD_ERRORS[entry] = f"{type(err).__name__}: {err}"
+            if strict:
+                raise ImportError(f"The exercise checks in {entry} cannot be loaded: "
+                                  f"{LOAD_ERRORS[entry]}") from err
 
 
 _load_lesson_checks = load_lesson_checks
@@ -149,8 +172,9 @@ def evaluate(exercise_id: str, namespace: dict[str, Any]) -> Feedback:
     """Run exercise ``exercise_id`` on the variables in ``namespace``; never raise."""
     _load_lesson_checks()
     if exercise_id not in EXERCISES:
+        broken = "".join(f" Could not load {entry} ({error})." for entry, error in LOAD_ERRORS.items())
         return Feedback.wrong(f"There is no exercise {exercise_id!r}; known: "
-                              f"{', '.join(sorted(EXERCISES))}.")
+                              f"{', '.join(sorted(EXERCISES, key=exercise_sort_key))}.{broken}")
     ex = EXERCISES[exercise_id]
     missing = [name for name in ex.names if name not in namespace]
     if missing:

@@ -31,7 +31,7 @@ from pathlib import Path
 import nbformat
 
 from .build import ANSWER, BEGIN, lesson_of, write_notebook_atomically
-from .core import METADATA_KEY, exercise_sort_key, lesson_exercises
+from .core import METADATA_KEY, exercise_sort_key, lesson_exercises, load_lesson_checks
 
 CHECK_CALL = re.compile(r"""check\(\s*["'](?P<id>\d+\.\d+)["']""")
 REPORT_FILES = {"grades.csv", "grades.md"}
@@ -302,6 +302,7 @@ def _write_atomically(path: Path, text: str) -> None:
 def grade_submissions(submissions: str | Path, out: str | Path | None = None, timeout: float = 600,
                       progress: bool = False) -> list[SubmissionGrade]:
     """Grade every file in ``submissions``; write grades.csv, grades.md and executed/ to ``out``."""
+    load_lesson_checks(strict=True)  # grading with a broken check module would score zeros
     submissions = Path(submissions)
     if not submissions.is_dir():
         raise ValueError(f"{submissions} is not a folder: pass the folder holding the submissions.")
