@@ -9,8 +9,10 @@ weights), the tokenizer, the texts, the pooling and ``max_length``; a rerun skip
 encoder, any change misses, and a damaged cache file is recomputed rather than trusted.
 
 Poolings: ``"cls"`` (the first token's vector), ``"pooler_output"`` (BERT's dense+tanh
-layer on that vector, where the model has one) and ``"mean"`` (the average of the
-token vectors, padding excluded by the attention mask).
+layer on that vector, where the model has one), ``"mean"`` (the average of the last
+layer's token vectors, padding excluded by the attention mask) and ``"mean_layers"``
+(that average for the embeddings and every layer, concatenated: ``hidden_size * (layers + 1)``
+numbers per text, the feature-based recipe of the BERT paper, which combined several layers).
 
 Example::
 
@@ -36,7 +38,7 @@ from tqdm.auto import tqdm
 
 from .paths import artifacts_dir
 
-POOLINGS = ("cls", "pooler_output", "mean")
+POOLINGS = ("cls", "pooler_output", "mean", "mean_layers")
 CACHE_FORMAT = 1
 _MEMORY: dict[str, torch.Tensor] = {}
 CACHE_EVENTS: Counter = Counter()  # memory_hit / disk_hit / computed / corrupt
@@ -57,6 +59,11 @@ def pool(outputs, attention_mask: torch.Tensor, pooling: str) -> torch.Tensor:
     """Return one vector per text from an encoder's outputs with the named pooling."""
     if pooling == "mean":
         return mean_pool(outputs.last_hidden_state, attention_mask)
+    if pooling == "mean_layers":
+        if getattr(outputs, "hidden_states", None) is None:
+            raise ValueError("pooling='mean_layers' needs the encoder called with "
+                             "output_hidden_states=True.")
+        return torch.cat([mean_pool(h, attention_mask) for h in outputs.hidden_states], dim=-1)
     if pooling == "cls":
         return cls_pool(outputs.last_hidden_state)
     if pooling == "pooler_output":
@@ -101,14 +108,19 @@ def _compute(texts: list[str], tokenizer, encoder, poolings: tuple[str, ...], ma
     for start in tqdm(starts, desc="encoding", unit="batch", disable=not progress):
         batch = tokenizer.pad([rows[i] for i in order[start:start + batch_size]], return_tensors="pt")
         batch = {key: value.to(device) for key, value in batch.items()}
-        outputs = encoder(**batch)
+        outputs = encoder(**batch, output_hidden_states="mean_layers" in poolings)
         for p in poolings:
             pieces[p].append(pool(outputs, batch["attention_mask"], p).float().cpu())
     encoder.train(was_training)
     restore = torch.as_tensor(np.argsort(order, kind="stable"))
-    hidden = encoder.config.hidden_size
-    return {p: (torch.cat(pieces[p])[restore] if pieces[p] else torch.empty(0, hidden))
+    return {p: (torch.cat(pieces[p])[restore] if pieces[p] else torch.empty(0, pooled_size(encoder, p)))
             for p in poolings}
+
+
+def pooled_size(encoder, pooling: str) -> int:
+    """Return how many numbers ``pooling`` gives per text for this encoder."""
+    hidden = encoder.config.hidden_size
+    return hidden * (encoder.config.num_hidden_layers + 1) if pooling == "mean_layers" else hidden
 
 
 _FINGERPRINTS: dict[tuple, str] = {}
@@ -154,7 +166,7 @@ def cache_path(key: dict, folder: Path | None = None) -> Path:
     return (folder or artifacts_dir("features")) / f"{key['pooling']}-{name}.npz"
 
 
-def _read_cached(path: Path, key: dict, hidden_size: int) -> torch.Tensor | None:
+def _read_cached(path: Path, key: dict, width: int) -> torch.Tensor | None:
     """Return the features stored at ``path`` if the file is intact and matches ``key``."""
     if not path.is_file():
         return None
@@ -162,7 +174,7 @@ def _read_cached(path: Path, key: dict, hidden_size: int) -> torch.Tensor | None
         with np.load(path, allow_pickle=False) as stored:
             saved_key = json.loads(str(stored["key"]))
             array = np.array(stored["features"], dtype=np.float32)
-        if saved_key != key or array.shape != (key["n_texts"], hidden_size) \
+        if saved_key != key or array.shape != (key["n_texts"], width) \
                 or not np.isfinite(array).all():
             raise ValueError("content does not match its key")
     except Exception as err:  # any damage means: do not trust it, recompute
@@ -200,7 +212,7 @@ def encode_texts(texts: Sequence[str], tokenizer, encoder, pooling: str | Sequen
                 result[p] = _MEMORY[memory_key]
                 CACHE_EVENTS["memory_hit"] += 1
                 continue
-            stored = _read_cached(cache_path(keys[p], folder), keys[p], encoder.config.hidden_size)
+            stored = _read_cached(cache_path(keys[p], folder), keys[p], pooled_size(encoder, p))
             if stored is not None:
                 result[p] = _MEMORY[memory_key] = stored
                 CACHE_EVENTS["disk_hit"] += 1

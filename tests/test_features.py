@@ -161,3 +161,12 @@ def test_weights_fingerprint_follows_the_weights(minilm):
         parameter.copy_(original)
     assert changed != before
     assert features.weights_fingerprint(encoder) == before
+
+
+def test_mean_layers_concatenates_every_layer_and_ends_with_the_last(minilm):
+    tokenizer, encoder = minilm
+    out = encode_texts(TEXTS, tokenizer, encoder, pooling=("mean", "mean_layers"))
+    hidden, layers = encoder.config.hidden_size, encoder.config.num_hidden_layers
+    assert out["mean_layers"].shape == (len(TEXTS), hidden * (layers + 1))
+    assert torch.allclose(out["mean_layers"][:, -hidden:], out["mean"], atol=1e-5)
+    assert features.pooled_size(encoder, "mean_layers") == hidden * (layers + 1)
