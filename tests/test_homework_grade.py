@@ -39,16 +39,19 @@ def lesson99():
 
 
 def answered(nb, answers: dict[str, str]):
-    """Return a copy of a student notebook with the stubs of some exercises replaced by code."""
+    """Return a copy of a student notebook whose stubs are replaced by code, as instructed.
+
+    The learner replaces the ``raise NotImplementedError`` line and keeps the comment above it.
+    """
     nb = nbformat.from_dict(nb)
     for cell in nb.cells:
         for exercise_id, code in answers.items():
             marker = f"# YOUR ANSWER {exercise_id}: replace the next line with your code\n"
             if marker in cell.source:
                 indent = cell.source.split(marker)[0].rsplit("\n", 1)[-1]
-                head, tail = cell.source.split(indent + marker)
-                stub, _, rest = tail.partition("\n")
-                cell.source = head + "\n".join(indent + line for line in code.split("\n")) + (
+                head, tail = cell.source.split(marker)
+                _, _, rest = tail.partition("\n")
+                cell.source = head + marker + "\n".join(indent + line for line in code.split("\n")) + (
                     "\n" + rest if rest else "")
     return nb
 
@@ -83,7 +86,7 @@ def graded(lesson99, tmp_path_factory):
     marker = tmp_path_factory.mktemp("shell") / "ran"
     correct.cells.insert(0, nbformat.v4.new_code_cell(f"!touch {marker}\n%pip install -q nothing"))
     nbformat.write(correct, folder / "99_correct.ipynb")
-    partly = answered(student, {"99.1": "squares = [n * n for n in range(5)]",
+    partly = answered(student, {"99.1": "squares = [n * n for n in range(5)]\nprint(typo)",
                                 "99.2": "return x + 2"})
     nbformat.write(forge_passing_outputs(partly), folder / "99_partly_wrong.ipynb")
     crashing = answered(student, {"99.1": "squares = [0, 1, 4, 9, 16]", "99.2": "return 2 * x",
@@ -123,10 +126,12 @@ def test_the_master_scores_full_marks(graded):
 def test_partly_wrong_scores_what_is_right_and_ignores_stored_outputs(graded):
     rows, out, _ = graded
     assert scores(rows["99_partly_wrong.ipynb"]) == ("1", "0", "0", "1", "4", "errors")
-    assert "NotImplementedError: Exercise 99.3" in rows["99_partly_wrong.ipynb"]["note"]
+    assert "NameError: name 'typo' is not defined" in rows["99_partly_wrong.ipynb"]["note"]
     report = (out / "grades.md").read_text()
+    assert ("99.1: [PASSED] Exercise 99.1: `squares` holds the squares of 0..4. "
+            "(its answer cell raised NameError: name 'typo' is not defined)") in report
     assert "99.2: [NOT YET] Exercise 99.2: double(3) returned 5, expected 6." in report
-    assert "99.3: the answer cell raised NotImplementedError" in report
+    assert "99.3: not answered: the answer cell raised NotImplementedError" in report
 
 
 def test_a_crash_keeps_the_exercises_reached_before_it(graded):

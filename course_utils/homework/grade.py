@@ -186,13 +186,14 @@ def score_executed(nb: nbformat.NotebookNode | None, lesson_ids: dict[str, int],
         run_status, "no check output: the check cell was removed or never ran")
     scores, feedback = {}, {}
     for exercise_id, points in lesson_ids.items():
-        if exercise_id in answer_errors:
-            scores[exercise_id] = 0
-            feedback[exercise_id] = f"the answer cell raised {answer_errors[exercise_id]}"
+        error = answer_errors.get(exercise_id)
+        if error and error.startswith("NotImplementedError"):  # the stub: not answered, and
+            scores[exercise_id] = 0                              # a leftover variable must not count
+            feedback[exercise_id] = f"not answered: the answer cell raised {error}"
         elif exercise_id in verdicts:
             passed, text = verdicts[exercise_id]
             scores[exercise_id] = points if passed else 0
-            feedback[exercise_id] = text
+            feedback[exercise_id] = text + (f" (its answer cell raised {error})" if error else "")
         else:
             scores[exercise_id], feedback[exercise_id] = 0, reason
     notes = [run_detail] if run_detail else []
