@@ -132,7 +132,7 @@ def _counted(logits: torch.Tensor, labels: torch.Tensor) -> tuple[int, int]:
 def _progress(iterable, enabled: bool, description: str):
     if not enabled:
         return iterable
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     return tqdm(iterable, desc=description, leave=False)
 
