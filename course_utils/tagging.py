@@ -228,8 +228,8 @@ class EncodingReport:
     tokens: int
 
     def __str__(self) -> str:
-        return (f"{self.lines} lines -> {self.examples} examples, {self.tokens} tokens; "
-                f"{self.empty_dropped} empty lines dropped, {self.long_split} long lines split")
+        return (f"{self.lines} lines -> {self.examples} examples, {self.tokens} tokens "
+                f"(empty lines dropped: {self.empty_dropped}, long lines split: {self.long_split})")
 
 
 def encode_lines(tokenizer, lines: Iterable[str], scheme: str = "every",
@@ -255,6 +255,18 @@ def encode_lines(tokenizer, lines: Iterable[str], scheme: str = "every",
     report = EncodingReport(len(lines), len(lines) - len(texts), n_split, len(features),
                             sum(len(f["input_ids"]) for f in features))
     return features, report
+
+
+def piece_kinds(tokenizer, lines: Iterable[str], max_length: int | None = None) -> list[str]:
+    """Return for every token of ``encode_lines(lines)`` its kind: special, first or later piece."""
+    features, _ = encode_lines(tokenizer, lines, scheme="first", max_length=max_length)
+    kinds = []
+    for feature in features:
+        special = tokenizer.get_special_tokens_mask(feature["input_ids"],
+                                                    already_has_special_tokens=True)
+        kinds.extend("special token" if s else "later piece" if y == IGNORE_INDEX else "first piece"
+                     for s, y in zip(special, feature["labels"]))
+    return kinds
 
 
 # ---------------------------------------------------------------- the model

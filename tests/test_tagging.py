@@ -11,7 +11,7 @@ from transformers import AutoTokenizer, DataCollatorForTokenClassification
 from course_utils.tagging import (ID2LABEL, IGNORE_INDEX, NUM_LABELS, TaggingError, TokenTagger,
                                   align_labels, encode_lines, first_letter_id, flat_labels,
                                   load_tagging_lines, majority_baseline, per_label_accuracy,
-                                  predict_words, read_gutenberg_lines, read_hamlet_lines)
+                                  piece_kinds, predict_words, read_gutenberg_lines, read_hamlet_lines)
 
 LONG_WORD_LINE = "The amridodgifier harpooneer sighted a whale."
 
@@ -212,3 +212,13 @@ def test_predict_words_returns_one_letter_per_word(tagger, tokenizer):
     assert [w for w, _ in words] == ["To", "be", ",", "or", "not", "to", "be", ":", "amridodgifier"]
     assert all(label in ID2LABEL.values() for _, label in words)
     assert predict_words(tagger, tokenizer, "   ") == []
+
+
+def test_piece_kinds_name_every_token(tokenizer):
+    kinds = piece_kinds(tokenizer, [LONG_WORD_LINE, "He."])
+    (every,), _ = encode_lines(tokenizer, [LONG_WORD_LINE], scheme="every")
+    tokens = tokenizer.convert_ids_to_tokens(every["input_ids"])
+    assert len(kinds) == len(tokens) + 4
+    assert [k for k, t in zip(kinds, tokens) if t.startswith("##")] == ["later piece"] * sum(
+        t.startswith("##") for t in tokens)
+    assert kinds[-4:] == ["special token", "first piece", "first piece", "special token"]
