@@ -6,8 +6,8 @@ Both recipes train a fresh copy of the same ``AutoModelForSequenceClassification
 AdamW with no-decay groups, gradient clipping, ``train_one_epoch``) over the same pool of
 ``steps x batch`` training snippets, i.e. one pass: the source recipe in random order,
 padded to 512 (the DLSU demo); the course recipe with
-``course_utils.training.length_grouped_sampler`` and ``DataCollatorWithPadding``
-(lesson 05). Timings include tokenization. The check: both passes see exactly the same
+``course_utils.batching.tokenized_dataset``, ``course_utils.training.length_grouped_sampler``
+and ``DataCollatorWithPadding`` (lesson 05's loader). Timings include tokenization. The check: both passes see exactly the same
 snippets, and padding does not change the model's loss (one batch, eval mode, padded to
 512 and to its longest text, must give the same loss).
 """
@@ -36,8 +36,9 @@ def initial_model(ctx):
         id2label=ctx.encoding.id2label, label2id=ctx.encoding.label2id)
 
 
-def source_loader(ctx, texts, labels, batch_size):
+def source_loader(ctx, pool, batch_size):
     """Return a random-order loader of batches padded to 512 (the source recipe)."""
+    texts, labels = pool["text"].tolist(), pool["label_id"].to_numpy()
     encoded = ctx.tokenizer(texts, padding="max_length", truncation=True,
                             max_length=SOURCE_MAX_LENGTH, return_tensors="pt")
     rows = [{**{key: value[i] for key, value in encoded.items()}, "labels": torch.tensor(labels[i])}
@@ -46,26 +47,25 @@ def source_loader(ctx, texts, labels, batch_size):
     return DataLoader(rows, batch_size=batch_size, sampler=sampler), sampler
 
 
-def course_loader(ctx, texts, labels, batch_size):
+def course_loader(ctx, pool, batch_size):
     """Return a loader of length-grouped batches padded to their longest text (lesson 05)."""
     from transformers import DataCollatorWithPadding
 
+    from course_utils.batching import tokenized_dataset
     from course_utils.training import length_grouped_sampler
 
-    encoded = ctx.tokenizer(texts, truncation=True, max_length=SOURCE_MAX_LENGTH)
-    rows = [{**{key: value[i] for key, value in encoded.items()}, "labels": int(labels[i])}
-            for i in range(len(texts))]
-    sampler = length_grouped_sampler([len(r["input_ids"]) for r in rows], batch_size, seed=ctx.seed)
-    return DataLoader(rows, batch_size=batch_size, sampler=sampler,
+    data = tokenized_dataset(pool, ctx.tokenizer, SOURCE_MAX_LENGTH)
+    sampler = length_grouped_sampler([len(ids) for ids in data["input_ids"]], batch_size, seed=ctx.seed)
+    return DataLoader(data, batch_size=batch_size, sampler=sampler,
                       collate_fn=DataCollatorWithPadding(ctx.tokenizer)), sampler
 
 
-def train_pass(ctx, start_model, make_loader, texts, labels, batch_size) -> dict:
+def train_pass(ctx, start_model, make_loader, pool, batch_size) -> dict:
     """Copy the model, build the loader and train one pass with the course's loop."""
     from course_utils.training import make_optimizer, train_one_epoch
 
     model = copy.deepcopy(start_model)
-    loader, sampler = make_loader(ctx, texts, labels, batch_size)
+    loader, sampler = make_loader(ctx, pool, batch_size)
     optimizer = make_optimizer(model, lr=LEARNING_RATE, weight_decay=0.01)
     loss = train_one_epoch(model, loader, optimizer, None, "cpu", max_grad_norm=1.0, progress=False)
     return {"loss": loss, "visited": sorted(int(i) for i in sampler), "steps": len(loader)}
@@ -90,10 +90,10 @@ def run(ctx) -> dict:
     pool = ctx.sample(ctx.splits.train, steps * batch, seed=ctx.seed + 2)
     texts, labels = pool["text"].tolist(), pool["label_id"].to_numpy()
     start_model = initial_model(ctx)
-    pair = compare(lambda: train_pass(ctx, start_model, source_loader, texts, labels, batch),
-                   lambda: train_pass(ctx, start_model, course_loader, texts, labels, batch),
+    pair = compare(lambda: train_pass(ctx, start_model, source_loader, pool, batch),
+                   lambda: train_pass(ctx, start_model, course_loader, pool, batch),
                    ctx.sizes.repeats,
-                   warmup=lambda: train_pass(ctx, start_model, course_loader, texts[:2], labels[:2], 2))
+                   warmup=lambda: train_pass(ctx, start_model, course_loader, pool.iloc[:2], 2))
     loss_gap = padding_invariance(ctx, copy.deepcopy(start_model), texts[:batch], labels[:batch])
     same_examples = pair.baseline.result["visited"] == pair.course.result["visited"] == list(range(len(texts)))
     n = len(texts)

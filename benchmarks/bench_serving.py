@@ -5,8 +5,8 @@ The classifier is MiniLM with a seeded 2-class head, saved with
 ``course_utils.checkpoints.save_pretrained_atomically`` and loaded back by ``pipeline``
 from the folder, as the source's SST-2 notebook and lesson 05 do (its head is untrained:
 speed does not depend on the weights' values). Source recipe: ``classifier(text)`` in a
-loop. Course recipe: ``classifier(texts, batch_size=...)``, which pads each batch to its
-longest text. The check: the same label for every text and scores within 1e-4.
+loop. Course recipe: ``classifier(texts, batch_size=..., truncation=True, max_length=...)``
+(lesson 05), which pads each batch to its longest text. The check: the same label for every text and scores within 1e-4.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import time
 
 import torch
 
+from context import SOURCE_MAX_LENGTH
 from flops import ShapeRecorder, shapes_flops
 from harness import ForwardTimer, compare, figure, memory_increase, peak_memory, throughput
 
@@ -43,7 +44,7 @@ def source_recipe(classifier, texts):
 
 def course_recipe(classifier, texts, batch_size):
     """Classify the whole list in batches."""
-    return classifier(texts, batch_size=batch_size)
+    return classifier(texts, batch_size=batch_size, truncation=True, max_length=SOURCE_MAX_LENGTH)
 
 
 def where_time_goes(classifier, recipe) -> dict:
