@@ -116,11 +116,12 @@ def fetch_text(url: str, destination: Path) -> Path:
     except OSError as err:
         Path(temporary).unlink(missing_ok=True)
         raise TaggingError(f"Could not download {url} ({err}). Use the offline profile "
-                           "(Hamlet), or put the text at {destination} yourself.") from err
+                           f"(Hamlet), or put the text at {destination} yourself.") from err
     return destination
 
 
-def read_gutenberg_lines(path: str | Path, source: str = "gutenberg") -> tuple[list[str], CorpusReport]:
+def read_gutenberg_lines(path: str | Path,
+                         source: str = "gutenberg") -> tuple[list[str], CorpusReport]:
     """Return the non-empty lines of a Project Gutenberg book, without its licence and headings."""
     raw = Path(path).read_text(encoding="utf-8-sig").splitlines()
     start = next((i + 1 for i, line in enumerate(raw) if line.startswith("*** START OF")), 0)
@@ -158,7 +159,7 @@ def load_tagging_lines(source: str = "hamlet") -> tuple[list[str], CorpusReport]
 
 # ---------------------------------------------------------------- labels and alignment
 def first_letter_id(word: str) -> int:
-    """Return the label id of a word: 1..26 for a first letter a..z (any case, accents dropped), else 0."""
+    """Return a word's label id: 1..26 for a first letter a..z (any case, no accents), else 0."""
     if not isinstance(word, str) or not word:
         return 0
     base = unicodedata.normalize("NFKD", word[0])[0].lower()
@@ -336,7 +337,7 @@ def majority_baseline(train_labels: torch.Tensor, eval_labels: torch.Tensor) -> 
 
 def per_label_accuracy(predictions: Sequence[int], labels: Sequence[int],
                        id2label: dict[int, str] = ID2LABEL):
-    """Return a DataFrame: for each label, how many eval tokens carry it and the accuracy on them."""
+    """Return a DataFrame: per label, how many eval tokens carry it and the accuracy on them."""
     import pandas as pd
 
     predictions, labels = torch.as_tensor(predictions), torch.as_tensor(labels)
@@ -346,8 +347,8 @@ def per_label_accuracy(predictions: Sequence[int], labels: Sequence[int],
     for label_id, name in sorted(id2label.items()):
         mask = labels == label_id
         n = int(mask.sum())
-        rows.append({"label": name, "tokens": n,
-                     "accuracy": float((predictions[mask] == label_id).float().mean()) if n else float("nan")})
+        accuracy = float((predictions[mask] == label_id).float().mean()) if n else float("nan")
+        rows.append({"label": name, "tokens": n, "accuracy": accuracy})
     return pd.DataFrame(rows).set_index("label")
 
 

@@ -118,7 +118,7 @@ def _loss_cases() -> list[tuple[torch.Tensor, torch.Tensor]]:
           hint="Flatten to (tokens, 27) and (tokens,), keep the positions whose label is not "
                "-100, and average the cross-entropy over those positions only.")
 def masked_loss_matches(masked_loss):
-    """Average the cross-entropy over labelled positions, skipping -100 (padding, later subwords)."""
+    """Average the cross-entropy over labelled positions, skipping -100."""
     for logits, labels in _loss_cases():
         got, problem = _call(masked_loss, logits.clone(), labels.clone())
         if problem:
@@ -138,8 +138,9 @@ def masked_loss_matches(masked_loss):
             return Feedback.wrong(f"Your loss {value:.4f} is the sum over tokens: take the mean "
                                   "over the labelled positions.")
         if abs(value - per_token.sum().item() / len(flat_labels)) < 1e-4:
-            return Feedback.wrong(f"Your loss {value:.4f} divides by every position ({len(flat_labels)}),"
-                                  f" ignored ones included: divide by the {int(keep.sum())} "
+            return Feedback.wrong(f"Your loss {value:.4f} divides by every position "
+                                  f"({len(flat_labels)}), ignored ones included: divide by the "
+                                  f"{int(keep.sum())} "
                                   "labelled positions.")
         return Feedback.wrong(f"Your loss is {value:.4f}; the mean cross-entropy over the "
                               f"labelled positions is {expected:.4f}.")
