@@ -38,7 +38,7 @@ def initial_model(ctx):
 
 def source_loader(ctx, pool, batch_size):
     """Return a random-order loader of batches padded to 512 (the source recipe)."""
-    texts, labels = pool["text"].tolist(), pool["label_id"].to_numpy()
+    texts, labels = pool["text"].tolist(), pool["label_id"].to_numpy().copy()
     encoded = ctx.tokenizer(texts, padding="max_length", truncation=True,
                             max_length=SOURCE_MAX_LENGTH, return_tensors="pt")
     rows = [{**{key: value[i] for key, value in encoded.items()}, "labels": torch.tensor(labels[i])}
@@ -88,7 +88,7 @@ def run(ctx) -> dict:
     """Measure row 4 and return its results.json record."""
     steps, batch = ctx.sizes.finetune_steps, ctx.sizes.finetune_batch
     pool = ctx.sample(ctx.splits.train, steps * batch, seed=ctx.seed + 2)
-    texts, labels = pool["text"].tolist(), pool["label_id"].to_numpy()
+    texts, labels = pool["text"].tolist(), pool["label_id"].to_numpy().copy()
     start_model = initial_model(ctx)
     pair = compare(lambda: train_pass(ctx, start_model, source_loader, pool, batch),
                    lambda: train_pass(ctx, start_model, course_loader, pool, batch),
