@@ -87,8 +87,9 @@ def masked_loss_by_hand(hand_loss, loss_batch, model):
 
 
 @exercise("02.3", lesson="02", names=["eval_collator", "train_blocks", "tokenizer"],
-          hint="DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.3, "
-               "mask_replace_prob=1.0, random_replace_prob=0.0, seed=seed)")
+          hint="Use DataCollatorForLanguageModeling: mlm_probability sets the share of tokens "
+               "selected; its two replacement probabilities decide how many selected tokens become "
+               "the mask token (here all of them) or a random token (here none); pass seed=seed.")
 def collator_masks_everything(eval_collator, train_blocks, tokenizer):
     """A collator that selects 30% of the tokens and masks every one of them."""
     from transformers import DataCollatorForLanguageModeling

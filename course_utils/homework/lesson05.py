@@ -111,8 +111,9 @@ def _reference_factor(step: int, warmup_steps: int, total_steps: int) -> float:
 
 
 @exercise("05.3", lesson="05", names=["warmup_linear"],
-          hint="Before warmup_steps return step / warmup_steps; after, return "
-               "max(0, (total_steps - step) / (total_steps - warmup_steps)).")
+          hint="Two straight lines: during warmup the factor grows in proportion to step (0 at "
+               "step 0, 1 at warmup_steps); after it, it shrinks in proportion to the steps left "
+               "until total_steps and never goes below 0. Mind warmup_steps = 0.")
 def linear_schedule_with_warmup(warmup_linear: Any):
     """A learning-rate factor rising from 0 to 1, then falling linearly to 0."""
     if not callable(warmup_linear):

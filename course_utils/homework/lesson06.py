@@ -34,7 +34,9 @@ def _call(function: Any, *args) -> tuple[Any, str | None]:
     except NotImplementedError:
         raise
     except Exception as err:  # the learner's code, any mistake
-        return None, f"calling it with {args!r} raised {type(err).__name__}: {err}."
+        shown = ", ".join(f"a tensor of shape {tuple(a.shape)}" if isinstance(a, torch.Tensor)
+                          else repr(a) for a in args)
+        return None, f"calling it with ({shown}) raised {type(err).__name__}: {err}."
 
 
 @exercise("06.1", lesson="06", names=["first_letter_label"],
