@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 
 from context import SOURCE_BATCH_SIZE, SOURCE_MAX_LENGTH
-from flops import ShapeRecorder
+from flops import ShapeRecorder, shapes_flops
 from harness import compare, figure, memory_increase, peak_memory, throughput
 
 FEATURE_TOLERANCE = 1e-3      # largest |difference| allowed between the two recipes' vectors
@@ -65,6 +65,11 @@ def run(ctx) -> dict:
     n = len(texts)
     base, course = (figure(throughput(n, runs.seconds), "texts/s") for runs in (pair.baseline, pair.course))
     lengths = [len(ids) for ids in tok(texts, truncation=True, max_length=SOURCE_MAX_LENGTH)["input_ids"]]
+    config = enc.config
+    flops = {"baseline": shapes_flops(config, [(min(source_batch, n - start), SOURCE_MAX_LENGTH)
+                                               for start in range(0, n, source_batch)]),
+             "course": shapes_flops(config, shapes.shapes)}
+    seconds = {"baseline": n / base["median"], "course": n / course["median"]}
     return {
         "name": "inference",
         "what": (f"mean-pooled MiniLM features of {n} test snippets: batches of {source_batch} "
@@ -82,5 +87,7 @@ def run(ctx) -> dict:
                     "positions_computed_per_run": {"baseline": n * SOURCE_MAX_LENGTH,
                                                    "course": sum(b * s for b, s in shapes.shapes)},
                     "batch_size": {"baseline": source_batch, "course": ctx.batch_size},
+                    "gflop_per_pass": {k: round(v / 1e9, 2) for k, v in flops.items()},
+                    "achieved_gflops": {k: round(flops[k] / seconds[k] / 1e9, 1) for k in flops},
                     "rss_increase_mb": memory_increase(pair)},
     }

@@ -127,7 +127,11 @@ def row_notes(results: dict) -> str:
             f"- **inference**: positions computed per pass over {d['texts']} snippets: "
             f"{d['positions_computed_per_run']['baseline']:,} (padded to 512) vs "
             f"{d['positions_computed_per_run']['course']:,} ({d['real_tokens']:,} real tokens); "
-            f"features differ by at most {c['max_abs_difference']:.1e}.")
+            f"features differ by at most {c['max_abs_difference']:.1e}. GFLOP per pass "
+            f"{d['gflop_per_pass']['baseline']} vs {d['gflop_per_pass']['course']} "
+            f"({d['gflop_per_pass']['baseline'] / d['gflop_per_pass']['course']:.1f}× fewer), run at "
+            f"{d['achieved_gflops']['baseline']} vs {d['achieved_gflops']['course']} GFLOP/s: the "
+            "speed-up is the FLOP ratio times the ratio of the two efficiencies.")
     if "frozen_head" in rows:
         d, c = rows["frozen_head"]["details"], rows["frozen_head"]["checks"]
         notes.append(
