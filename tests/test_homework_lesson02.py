@@ -65,15 +65,15 @@ def test_02_2_accepts_the_mean_and_explains_the_sum_and_the_all_positions_mistak
     chosen = loss_batch["labels"] != -100
     mean = torch.nn.functional.cross_entropy(logits[chosen], loss_batch["labels"][chosen])
     space = {"loss_batch": loss_batch, "model": model}
-    assert evaluate("02.2", {**space, "hand_loss": mean.item()}).passed
-    assert evaluate("02.2", {**space, "hand_loss": mean}).passed  # a 0-d tensor is fine
-    summed = evaluate("02.2", {**space, "hand_loss": mean.item() * int(chosen.sum())})
+    assert evaluate("02.2", {**space, "batch_hand_loss": mean.item()}).passed
+    assert evaluate("02.2", {**space, "batch_hand_loss": mean}).passed  # a 0-d tensor is fine
+    summed = evaluate("02.2", {**space, "batch_hand_loss": mean.item() * int(chosen.sum())})
     assert not summed.passed and "sum" in summed.message
     everywhere = torch.nn.functional.cross_entropy(logits.flatten(0, 1),
                                                    loss_batch["input_ids"].flatten()).item()
-    source_mistake = evaluate("02.2", {**space, "hand_loss": everywhere})
+    source_mistake = evaluate("02.2", {**space, "batch_hand_loss": everywhere})
     assert not source_mistake.passed and "every position" in source_mistake.message
-    wrong_type = evaluate("02.2", {**space, "hand_loss": "10.3"})
+    wrong_type = evaluate("02.2", {**space, "batch_hand_loss": "10.3"})
     assert not wrong_type.passed and "float" in wrong_type.message
 
 

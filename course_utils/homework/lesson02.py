@@ -49,18 +49,18 @@ def masked_word_rank(masked_sentence, target_word, target_rank, model, tokenizer
                           f"{scores.numel():,} tokens.")
 
 
-@exercise("02.2", lesson="02", names=["hand_loss", "loss_batch", "model"],
+@exercise("02.2", lesson="02", names=["batch_hand_loss", "loss_batch", "model"],
           hint="Select the positions where labels != -100 and take cross_entropy(logits[chosen], "
                "labels[chosen]), which averages over masked tokens.")
-def masked_loss_by_hand(hand_loss, loss_batch, model):
+def masked_loss_by_hand(batch_hand_loss, loss_batch, model):
     """The masked-LM loss by hand equals the model's own loss."""
-    if isinstance(hand_loss, torch.Tensor):
-        if hand_loss.numel() != 1:
-            return Feedback.wrong(f"hand_loss should be one number, not a tensor of shape "
-                                  f"{tuple(hand_loss.shape)}: average over the masked tokens.")
-        hand_loss = hand_loss.item()
-    if isinstance(hand_loss, bool) or not isinstance(hand_loss, (int, float)):
-        return Feedback.wrong(f"hand_loss should be a float, not {type(hand_loss).__name__}.")
+    if isinstance(batch_hand_loss, torch.Tensor):
+        if batch_hand_loss.numel() != 1:
+            return Feedback.wrong(f"batch_hand_loss should be one number, not a tensor of shape "
+                                  f"{tuple(batch_hand_loss.shape)}: average over the masked tokens.")
+        batch_hand_loss = batch_hand_loss.item()
+    if isinstance(batch_hand_loss, bool) or not isinstance(batch_hand_loss, (int, float)):
+        return Feedback.wrong(f"batch_hand_loss should be a float, not {type(batch_hand_loss).__name__}.")
     model.eval()
     batch = {name: values.to(model.device) for name, values in loss_batch.items()}
     with torch.no_grad():
@@ -69,20 +69,20 @@ def masked_loss_by_hand(hand_loss, loss_batch, model):
     n_masked = int((batch["labels"] != -100).sum())
     everywhere = torch.nn.functional.cross_entropy(logits.flatten(0, 1),
                                                    batch["input_ids"].flatten()).item()
-    if abs(hand_loss - expected) <= 1e-3 * max(1.0, expected):
-        return Feedback.right("hand_loss equals the model's own masked-LM loss on loss_batch.")
-    if abs(hand_loss - expected * n_masked) <= 1e-3 * expected * n_masked:
-        return Feedback.wrong(f"hand_loss is the sum over the {n_masked} masked tokens; the "
+    if abs(batch_hand_loss - expected) <= 1e-3 * max(1.0, expected):
+        return Feedback.right("batch_hand_loss equals the model's own masked-LM loss on loss_batch.")
+    if abs(batch_hand_loss - expected * n_masked) <= 1e-3 * expected * n_masked:
+        return Feedback.wrong(f"batch_hand_loss is the sum over the {n_masked} masked tokens; the "
                               "masked-LM loss is their mean.")
-    if abs(hand_loss - everywhere) <= 1e-3 * max(1.0, everywhere):
-        return Feedback.wrong("hand_loss scores every position against the input ids (the "
+    if abs(batch_hand_loss - everywhere) <= 1e-3 * max(1.0, everywhere):
+        return Feedback.wrong("batch_hand_loss scores every position against the input ids (the "
                               "source lesson's mistake): only masked positions, with the "
                               "original tokens from labels, count.")
-    if abs(hand_loss - expected) <= 0.2 * expected:
-        return Feedback.wrong(f"hand_loss = {hand_loss:.4f} is close to the model's "
+    if abs(batch_hand_loss - expected) <= 0.2 * expected:
+        return Feedback.wrong(f"batch_hand_loss = {batch_hand_loss:.4f} is close to the model's "
                               f"{expected:.4f} but not equal: was dropout on? Call model.eval() "
                               "and compute the logits under torch.no_grad().")
-    return Feedback.wrong(f"hand_loss = {hand_loss:.4f}, but the model's own loss on loss_batch "
+    return Feedback.wrong(f"batch_hand_loss = {batch_hand_loss:.4f}, but the model's own loss on loss_batch "
                           f"is {expected:.4f}.")
 
 
