@@ -25,10 +25,10 @@ from .paths import artifacts_dir
 
 
 def split_signature(test: pd.DataFrame) -> str:
-    """Return a short hash of a split's texts and label ids, in order."""
+    """Return a short hash of a split's texts and label ids, whatever their order."""
     digest = hashlib.sha256()
-    for text, label in zip(test["text"], test["label_id"]):
-        digest.update(f"{label}\t{text}\n".encode("utf-8"))
+    for line in sorted(f"{label}\t{text}\n" for text, label in zip(test["text"], test["label_id"])):
+        digest.update(line.encode("utf-8"))
     return digest.hexdigest()[:16]
 
 
