@@ -142,7 +142,8 @@ def test_033_missing_collator_is_named(tokenizer, frames, datasets_):
     tokenized = tokenized_dataset(frames[1], tokenizer, MAX_LENGTH)
     verdict = answer_033(DataLoader(tokenized, batch_size=BATCH_SIZE), datasets_[1])
     assert not verdict.passed
-    assert "DataCollatorWithPadding" in verdict.message or "raised" in verdict.message
+    assert "collate_fn=DataCollatorWithPadding(tokenizer)" in verdict.message
+    assert "raised" not in verdict.message
 
 
 def test_033_other_order_or_split_is_caught(tokenizer, frames, datasets_):

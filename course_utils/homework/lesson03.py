@@ -153,7 +153,12 @@ def dynamic_validation_loader_matches_fixed(valid_dynamic_loader, valid_dataset,
         return Feedback.wrong(f"valid_dynamic_loader reads {len(valid_dynamic_loader.dataset)} "
                               f"examples; the validation split has {len(valid_dataset)}: did you "
                               "tokenize another split?")
-    first = next(iter(valid_dynamic_loader))
+    try:
+        first = next(iter(valid_dynamic_loader))
+    except RuntimeError as err:  # default_collate cannot stack texts of different lengths
+        return Feedback.wrong(f"Building a batch failed ({err}): texts of different lengths need "
+                              "padding at batch time: pass collate_fn=DataCollatorWithPadding("
+                              "tokenizer).")
     if not isinstance(first, Mapping) or "attention_mask" not in first:
         return Feedback.wrong("A batch should be a dict with input_ids, attention_mask and "
                               "labels: pass collate_fn=DataCollatorWithPadding(tokenizer).")
