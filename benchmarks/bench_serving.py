@@ -6,7 +6,8 @@ The classifier is MiniLM with a seeded 2-class head, saved with
 from the folder, as the source's SST-2 notebook and lesson 05 do (its head is untrained:
 speed does not depend on the weights' values). Source recipe: ``classifier(text)`` in a
 loop. Course recipe: ``classifier(texts, batch_size=..., truncation=True, max_length=...)``
-(lesson 05), which pads each batch to its longest text. The check: the same label for every text and scores within 1e-4.
+on the texts sorted by token length (lesson 05 sorts its test split so), so each batch is padded
+to a length close to all of its texts; the results are put back in input order. The check: the same label for every text and scores within 1e-4.
 """
 
 from __future__ import annotations
@@ -43,8 +44,15 @@ def source_recipe(classifier, texts):
 
 
 def course_recipe(classifier, texts, batch_size):
-    """Classify the whole list in batches."""
-    return classifier(texts, batch_size=batch_size, truncation=True, max_length=SOURCE_MAX_LENGTH)
+    """Classify the whole list in batches of similar length (as lesson 05 orders its test split)."""
+    lengths = [len(ids) for ids in classifier.tokenizer(texts)["input_ids"]]
+    order = sorted(range(len(texts)), key=lengths.__getitem__)
+    predictions = classifier([texts[i] for i in order], batch_size=batch_size, truncation=True,
+                             max_length=SOURCE_MAX_LENGTH)
+    in_input_order = [None] * len(texts)
+    for position, prediction in zip(order, predictions):
+        in_input_order[position] = prediction
+    return in_input_order
 
 
 def where_time_goes(classifier, recipe) -> dict:
@@ -71,10 +79,9 @@ def run(ctx) -> dict:
     analysis = {"baseline": where_time_goes(classifier, lambda: source_recipe(classifier, texts)),
                 "course": where_time_goes(classifier, lambda: course_recipe(classifier, texts,
                                                                            ctx.batch_size))}
-    by_length = sorted(texts, key=len)
     start = time.perf_counter()
-    course_recipe(classifier, by_length, ctx.batch_size)
-    sorted_rate = len(texts) / (time.perf_counter() - start)
+    classifier(texts, batch_size=ctx.batch_size, truncation=True, max_length=SOURCE_MAX_LENGTH)
+    unsorted_rate = len(texts) / (time.perf_counter() - start)
     labels_equal = [a["label"] == b["label"] for a, b in zip(pair.baseline.result, pair.course.result, strict=True)]
     score_gap = max(abs(a["score"] - b["score"]) for a, b in zip(pair.baseline.result, pair.course.result))
     known_labels = set(ctx.encoding.id2label.values())
@@ -83,7 +90,7 @@ def run(ctx) -> dict:
     return {
         "name": "serving",
         "what": (f"pipeline('text-classification') from the saved folder on {n} test snippets: "
-                 f"one call per text vs one call with batch_size={ctx.batch_size}"),
+                 f"one call per text vs one call on length-sorted texts with batch_size={ctx.batch_size}"),
         "baseline": base,
         "course": course,
         "ratio": round(course["median"] / base["median"], 2),
@@ -96,5 +103,5 @@ def run(ctx) -> dict:
         "peak_rss_mb": peak_memory(pair),
         "details": {"texts": n, "batch_size": ctx.batch_size, "rss_increase_mb": memory_increase(pair),
                     "where_time_goes": analysis,
-                    "course_with_texts_sorted_by_length_texts_per_s": round(sorted_rate, 1)},
+                    "batched_in_input_order_texts_per_s": round(unsorted_rate, 1)},
     }
