@@ -47,7 +47,7 @@ bench: assets
 	$(PY) benchmarks/run.py $(if $(QUICK),--quick,--update-readme) $(BENCH_ARGS)
 
 clean:
-	rm -rf runs .pytest_cache build *.egg-info
+	rm -rf runs .pytest_cache build *.egg-info notebooks/.executing
 	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +
 	find . -name .ipynb_checkpoints -not -path './$(VENV)/*' -prune -exec rm -rf {} +
 
