@@ -24,6 +24,14 @@ def minilm_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def tokenizer(minilm_dir):
+    """Return MiniLM's (fast, uncased WordPiece) tokenizer, shared by the tests."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(minilm_dir)
+
+
+@pytest.fixture(scope="session")
 def reviews_csv() -> Path:
     """Return the cached review corpus."""
     return assets.asset_path("reviews", fetch_missing=False)

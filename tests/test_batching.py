@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import torch
 from torch.utils.data import RandomSampler, SequentialSampler, TensorDataset
-from transformers import AutoTokenizer
 
 from course_utils.batching import (attention_mask_from_lengths, batch_parts, dynamic_loader,
                                    encode_texts, evaluation_loader, fixed_length_dataset,
@@ -14,11 +13,6 @@ from course_utils.batching import (attention_mask_from_lengths, batch_parts, dyn
 from course_utils.data import load_labelled_splits
 
 MAX_LENGTH = 64
-
-
-@pytest.fixture(scope="module")
-def tokenizer(minilm_dir):
-    return AutoTokenizer.from_pretrained(minilm_dir)
 
 
 @pytest.fixture(scope="module")

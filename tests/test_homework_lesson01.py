@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from transformers import AutoTokenizer
 
 from course_utils.homework import evaluate
 
 EXERCISE_TEXTS = ["What a wonderful, warm film!", "Too long."]
 TWO_REVIEWS = ["Brilliant.", "The plot wanders, but the last act is worth the wait."]
-
-
-@pytest.fixture(scope="module")
-def tokenizer(minilm_dir):
-    return AutoTokenizer.from_pretrained(minilm_dir)
 
 
 def decode_namespace(tokenizer, decoded):

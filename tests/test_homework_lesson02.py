@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from transformers import AutoModelForMaskedLM, AutoTokenizer, DataCollatorForLanguageModeling
+from transformers import AutoModelForMaskedLM, DataCollatorForLanguageModeling
 
 from course_utils.homework import evaluate
 from course_utils.mlm import (build_training_texts, encode_masked, fixed_masked_set,
                               mask_positions, mask_word, pack_into_blocks)
-
-
-@pytest.fixture(scope="module")
-def tokenizer(minilm_dir):
-    return AutoTokenizer.from_pretrained(minilm_dir)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 from torch.utils.data import DataLoader, RandomSampler, SequentialSampler, TensorDataset
-from transformers import AutoTokenizer, DataCollatorWithPadding
+from transformers import DataCollatorWithPadding
 
 from course_utils.batching import fixed_length_dataset, tokenized_dataset
 from course_utils.data import load_labelled_splits
@@ -13,11 +13,6 @@ from course_utils.homework import evaluate
 
 BATCH_SIZE = 8
 MAX_LENGTH = 64
-
-
-@pytest.fixture(scope="module")
-def tokenizer(minilm_dir):
-    return AutoTokenizer.from_pretrained(minilm_dir)
 
 
 @pytest.fixture(scope="module")

@@ -6,16 +6,11 @@ import math
 
 import pytest
 import torch
-from transformers import AutoModelForMaskedLM, AutoTokenizer
+from transformers import AutoModelForMaskedLM
 
 from course_utils.mlm import (MLMError, build_training_texts, encode_masked, evaluate_masked_lm,
                               fixed_masked_set, hamlet_lines, join_lines, mask_positions,
                               mask_word, masked_logits, pack_into_blocks, top_k_at_masks)
-
-
-@pytest.fixture(scope="module")
-def tokenizer(minilm_dir):
-    return AutoTokenizer.from_pretrained(minilm_dir)
 
 
 @pytest.fixture(scope="module")

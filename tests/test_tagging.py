@@ -6,7 +6,7 @@ import string
 
 import pytest
 import torch
-from transformers import AutoTokenizer, DataCollatorForTokenClassification
+from transformers import DataCollatorForTokenClassification
 
 from course_utils.tagging import (ID2LABEL, IGNORE_INDEX, NUM_LABELS, TaggingError, TokenTagger,
                                   align_labels, encode_lines, first_letter_id, flat_labels,
@@ -14,11 +14,6 @@ from course_utils.tagging import (ID2LABEL, IGNORE_INDEX, NUM_LABELS, TaggingErr
                                   piece_kinds, predict_words, read_gutenberg_lines, read_hamlet_lines)
 
 LONG_WORD_LINE = "The amridodgifier harpooneer sighted a whale."
-
-
-@pytest.fixture(scope="module")
-def tokenizer(minilm_dir):
-    return AutoTokenizer.from_pretrained(minilm_dir)
 
 
 @pytest.fixture(scope="module")
