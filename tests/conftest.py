@@ -32,6 +32,17 @@ def tokenizer(minilm_dir):
 
 
 @pytest.fixture(scope="session")
+def model(minilm_dir):
+    """Return MiniLM with a new (untrained) masked-LM head, in eval mode; tests only read it."""
+    import torch
+    from transformers import AutoModelForMaskedLM
+
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    return AutoModelForMaskedLM.from_pretrained(minilm_dir).eval()
+
+
+@pytest.fixture(scope="session")
 def reviews_csv() -> Path:
     """Return the cached review corpus."""
     return assets.asset_path("reviews", fetch_missing=False)

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from transformers import AutoModelForMaskedLM, DataCollatorForLanguageModeling
+from transformers import DataCollatorForLanguageModeling
 
 from course_utils.homework import evaluate
 from course_utils.mlm import (build_training_texts, encode_masked, fixed_masked_set,
                               mask_positions, mask_word, pack_into_blocks)
-
-
-@pytest.fixture(scope="module")
-def model(minilm_dir):
-    torch.manual_seed(0)
-    torch.set_num_threads(1)
-    return AutoModelForMaskedLM.from_pretrained(minilm_dir).eval()
 
 
 @pytest.fixture(scope="module")

@@ -6,18 +6,10 @@ import math
 
 import pytest
 import torch
-from transformers import AutoModelForMaskedLM
 
 from course_utils.mlm import (MLMError, build_training_texts, encode_masked, evaluate_masked_lm,
                               fixed_masked_set, hamlet_lines, join_lines, mask_positions,
                               mask_word, masked_logits, pack_into_blocks, top_k_at_masks)
-
-
-@pytest.fixture(scope="module")
-def model(minilm_dir):
-    torch.manual_seed(0)
-    torch.set_num_threads(1)
-    return AutoModelForMaskedLM.from_pretrained(minilm_dir).eval()
 
 
 @pytest.fixture(scope="module")
