@@ -17,6 +17,8 @@ import json
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -29,6 +31,11 @@ from .paths import REPO_ROOT
 from .record import read_metrics
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+
+# A batch run's outputs are read afterwards, not watched: a progress bar redrawn ten times a
+# second would store hundreds of lines per loop. tqdm reads TQDM_* variables as its defaults,
+# so the kernel (which inherits this environment) redraws its bars at most once a minute.
+BATCH_KERNEL_ENV = {"TQDM_MININTERVAL": "60"}
 
 
 class RunnerError(ValueError):
@@ -119,6 +126,21 @@ class _PeakMemory:
         self._thread.join()
 
 
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables (inherited by kernels started inside), then restore them."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def _describe_failure(err: Exception) -> str:
     cell = getattr(err, "exec_count", None)
     index = getattr(err, "cell_index", None)
@@ -137,7 +159,7 @@ def run_notebook(notebook: Path, output: Path, parameters: dict[str, Any],
     """Execute one notebook with papermill and return what happened."""
     start = time.perf_counter()
     error = None
-    with _PeakMemory() as memory:
+    with _PeakMemory() as memory, _environment(BATCH_KERNEL_ENV):
         try:
             papermill.execute_notebook(str(notebook), str(output), parameters=parameters,
                                        cwd=str(notebook.parent), progress_bar=progress,

@@ -90,3 +90,19 @@ def test_cli_reports_bad_input_with_exit_status_2(capsys):
     assert main(["run", "-p", "oops", "--no-progress"]) == 2
     assert main(["assets", "fetch", "imdb"]) == 2
     assert "Known assets" in capsys.readouterr().err
+
+
+def test_batch_kernels_redraw_progress_bars_rarely(tmp_path):
+    """A loop's bar in a batch run stores a handful of lines, not one per step."""
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    _write_notebook(folder / "01_bar.ipynb",
+                    "import time\nfrom tqdm import tqdm\n"
+                    "for _ in tqdm(range(40)):\n    time.sleep(0.02)")
+    result = runner.run_notebook(folder / "01_bar.ipynb", tmp_path / "out.ipynb", {}, progress=False)
+    assert result.status == "ok"
+    stored = "".join(output.get("text", "") for output in
+                     nbformat.read(tmp_path / "out.ipynb", as_version=4).cells[-1].outputs)
+    assert "40/40" in stored                       # the bar still reports its end
+    assert stored.count("it/s]") <= 3              # not one redraw per step
+    assert "TQDM_MININTERVAL" not in __import__("os").environ   # the runner restored it
