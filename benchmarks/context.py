@@ -41,6 +41,7 @@ class Sizes:
     frozen_eval_texts: int
     finetune_steps: int
     finetune_batch: int
+    optimizer_steps: int         # steps of the optimizer row (batches of finetune_batch)
     ceiling_matrix: tuple[int, ...]   # sizes of the square matmuls; the best is the ceiling
     ceiling_texts: int
     serving_texts: int
@@ -49,12 +50,12 @@ class Sizes:
 FULL = Sizes(name="full", repeats=3, sweep_texts=256, sweep_threads=None,
              sweep_batches=(16, 32, 64, 128), tokenize_texts=4000, inference_texts=128,
              frozen_train_texts=16, frozen_epochs=10, frozen_eval_texts=1000,
-             finetune_steps=4, finetune_batch=SOURCE_BATCH_SIZE, ceiling_matrix=(1024, 2048),
-             ceiling_texts=1024, serving_texts=256)
+             finetune_steps=4, finetune_batch=SOURCE_BATCH_SIZE, optimizer_steps=48,
+             ceiling_matrix=(1024, 2048), ceiling_texts=1024, serving_texts=256)
 QUICK = Sizes(name="quick", repeats=2, sweep_texts=32, sweep_threads=(1,), sweep_batches=(8, 16),
               tokenize_texts=200, inference_texts=4, frozen_train_texts=4, frozen_epochs=2,
-              frozen_eval_texts=32, finetune_steps=1, finetune_batch=2, ceiling_matrix=(256,),
-              ceiling_texts=16, serving_texts=12)
+              frozen_eval_texts=32, finetune_steps=1, finetune_batch=2, optimizer_steps=2,
+              ceiling_matrix=(256,), ceiling_texts=16, serving_texts=12)
 MODES = {"full": FULL, "quick": QUICK}
 
 

@@ -15,7 +15,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / "benchmarks"
-ROWS = ["tokenize", "inference", "frozen_head", "finetune", "ceiling", "serving"]
+ROWS = ["tokenize", "inference", "frozen_head", "finetune", "ceiling", "serving", "optimizer"]
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +80,10 @@ def test_every_row_ran_its_equality_check_and_agreed(quick_run):
     assert checks["finetune"]["loss_difference_padded_512_vs_longest"] <= checks["finetune"]["tolerance"]
     assert checks["ceiling"]["relative_difference"] <= checks["ceiling"]["tolerance"]
     assert checks["serving"]["same_labels"] == checks["serving"]["texts_compared"] > 0
+    assert checks["optimizer"]["same_snippets_in_both_passes"] is True
+    assert checks["optimizer"]["max_abs_parameter_difference"] <= checks["optimizer"]["tolerance"]
+    optimizer = next(row for row in results["rows"] if row["name"] == "optimizer")
+    assert optimizer["details"]["fused"] == {"baseline": False, "course": True}
 
 
 def test_quick_mode_leaves_the_readme_alone(quick_run):
