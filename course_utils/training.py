@@ -54,9 +54,20 @@ def no_decay_parameter_groups(model: nn.Module, weight_decay: float) -> list[dic
     return [group for group in groups if group["params"]]
 
 
-def make_optimizer(model: nn.Module, lr: float, weight_decay: float = 0.01) -> torch.optim.AdamW:
-    """Return ``torch.optim.AdamW`` over the trainable parameters, with the no-decay groups."""
-    return torch.optim.AdamW(no_decay_parameter_groups(model, weight_decay), lr=lr)
+FUSED_ADAMW_DEVICES = ("cpu", "cuda")
+
+
+def make_optimizer(model: nn.Module, lr: float, weight_decay: float = 0.01,
+                   fused: bool | None = None) -> torch.optim.AdamW:
+    """Return ``torch.optim.AdamW`` over the trainable parameters, with the no-decay groups.
+
+    ``fused=None`` uses the fused kernel (one update over all tensors at once, as ``Trainer``'s
+    default ``adamw_torch_fused``) wherever the parameters live on a device that has it.
+    """
+    groups = no_decay_parameter_groups(model, weight_decay)
+    if fused is None:
+        fused = all(p.device.type in FUSED_ADAMW_DEVICES for g in groups for p in g["params"])
+    return torch.optim.AdamW(groups, lr=lr, fused=fused)
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, num_training_steps: int,

@@ -80,6 +80,24 @@ def test_no_decay_groups_skip_frozen_parameters_and_refuse_an_all_frozen_model()
         training.make_optimizer(model, lr=1e-3)
 
 
+def test_optimizer_is_fused_by_default_and_updates_like_the_plain_one():
+    plain_model, fused_model = tiny_bert(), tiny_bert()
+    fused_model.load_state_dict(plain_model.state_dict())
+    plain = training.make_optimizer(plain_model, lr=1e-2, fused=False)
+    fused = training.make_optimizer(fused_model, lr=1e-2)
+    assert fused.defaults["fused"] is True and not plain.defaults["fused"]
+    for model, optimizer in ((plain_model, plain), (fused_model, fused)):
+        torch.manual_seed(0)
+        for _ in range(3):
+            ids = torch.randint(5, 50, (4, 6))
+            loss = model(input_ids=ids, labels=torch.tensor([0, 1, 0, 1])).loss
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    for (name, a), b in zip(plain_model.named_parameters(), fused_model.parameters()):
+        assert torch.allclose(a, b, atol=1e-5), name
+
+
 def test_schedule_warms_up_to_the_peak_then_decays_to_zero():
     model = tiny_bert()
     optimizer = training.make_optimizer(model, lr=1e-3)
