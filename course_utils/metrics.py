@@ -6,6 +6,8 @@ Example::
 
     >>> accuracy([0, 1, 1], [0, 1, 0])                                       # doctest: +SKIP
     0.6667
+    >>> accuracy_interval([0, 1] * 50, [0, 1] * 40 + [1, 0] * 10)           # doctest: +SKIP
+    (0.7111..., 0.8666...)
     >>> most_confident_mistakes(texts, y_true, probs, id2label, k=5)         # doctest: +SKIP
     >>> results_table([{"approach": "TF-IDF + logreg", "test_accuracy": 0.775}])   # doctest: +SKIP
 """
@@ -16,6 +18,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.stats import binomtest
 from sklearn.metrics import accuracy_score
 
 
@@ -26,6 +29,22 @@ def accuracy(y_true: Sequence[int], y_pred: Sequence[int]) -> float:
         raise ValueError(f"{len(y_true)} true labels but {len(y_pred)} predictions: pass both "
                          "for the same texts.")
     return float(accuracy_score(y_true, y_pred))
+
+
+def accuracy_interval(y_true: Sequence[int], y_pred: Sequence[int],
+                      confidence: float = 0.95) -> tuple[float, float]:
+    """Return the Wilson confidence interval of the accuracy on these examples.
+
+    A test split is a sample: with n examples the accuracy is uncertain by roughly
+    ``1 / sqrt(n)``, so two runs whose intervals overlap widely are not told apart.
+    """
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.shape != y_pred.shape or y_true.size == 0:
+        raise ValueError(f"{len(y_true)} true labels and {len(y_pred)} predictions: pass both, "
+                         "for the same (at least one) texts.")
+    interval = binomtest(int((y_true == y_pred).sum()), int(y_true.size)).proportion_ci(
+        confidence_level=confidence, method="wilson")
+    return float(interval.low), float(interval.high)
 
 
 def most_confident_mistakes(texts: Sequence[str], y_true: Sequence[int], probs: np.ndarray,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from course_utils import metrics
 from course_utils.metrics import accuracy, most_confident_mistakes, results_table
 
 ID2LABEL = {0: "fresh", 1: "rotten", 2: "plot"}
@@ -14,6 +15,17 @@ def test_accuracy_counts_matches_and_rejects_mismatched_lengths():
     assert accuracy([0, 1, 2, 2], [0, 1, 1, 2]) == 0.75
     with pytest.raises(ValueError, match="3 true labels but 2 predictions"):
         accuracy([0, 1, 2], [0, 1])
+
+
+def test_accuracy_interval_brackets_the_accuracy_and_narrows_with_more_examples():
+    low, high = metrics.accuracy_interval([0, 1] * 50, [0, 1] * 40 + [1, 0] * 10)
+    assert low < 0.8 < high
+    assert (round(low, 4), round(high, 4)) == (0.7112, 0.8666)     # Wilson, 80 of 100
+    wide = high - low
+    low, high = metrics.accuracy_interval([0, 1] * 5000, [0, 1] * 4000 + [1, 0] * 1000)
+    assert low < 0.8 < high and high - low < wide / 5
+    with pytest.raises(ValueError, match="for the same"):
+        metrics.accuracy_interval([0, 1], [0])
 
 
 def test_most_confident_mistakes_are_wrong_sorted_and_named():

@@ -16,7 +16,7 @@ EXERCISE_ID = re.compile(r"^\d\d\.\d$")
 STATIC_FACTS = {
     "02_masked_language_modelling": {"15%", "80%", "10%", "6%", "3.3", "30%"},
     "04_frozen_backbone_head": {"0.5"},
-    "05_fine_tuning": {"100%", "0.01", "0.0"},
+    "05_fine_tuning": {"100%", "0.01", "0.0", "95%"},
 }
 EXPECTED_METRICS = {
     "01_tokenization": {"n_texts", "suggested_max_length", "tokenize_speedup", "padding_waste"},
@@ -47,6 +47,14 @@ def test_lesson_is_committed_executed_without_errors(path):
     assert all(c.get("execution_count") for c in code), "re-run with `make notebooks`"
     errors = [o for c in code for o in c.get("outputs", []) if o["output_type"] == "error"]
     assert not errors
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_stored_progress_bars_are_short(path):
+    """Readers scroll past a bar's few redraws, not hundreds (the runner's TQDM_MININTERVAL)."""
+    for cell in _cells(path):
+        stored = "".join("".join(o.get("text", "")) for o in cell.get("outputs", []))
+        assert stored.count("it/s]") <= 30, "re-run with `make notebooks`"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
