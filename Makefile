@@ -3,6 +3,8 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
+# Two stamps: lessons need the runtime packages only; tests and JupyterLab add the dev extras.
+RUNTIME_STAMP := $(VENV)/.installed-runtime
 STAMP := $(VENV)/.installed
 # Extra pip options, e.g. PIP_OPTIONS="--extra-index-url https://download.pytorch.org/whl/cpu"
 PIP_OPTIONS ?=
@@ -19,27 +21,31 @@ help:
 	@echo "make clean      remove runs and caches made in this folder (keeps .venv and assets)"
 	@echo "make distclean  clean, and remove .venv too"
 
-$(STAMP): pyproject.toml
+$(RUNTIME_STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 10), "Python 3.10+ needed, found " + sys.version' 
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q $(PIP_OPTIONS) -e .
+	touch $(RUNTIME_STAMP)
+
+$(STAMP): $(RUNTIME_STAMP)
 	$(PY) -m pip install --disable-pip-version-check -q $(PIP_OPTIONS) -e '.[dev]'
 	touch $(STAMP)
 
 setup: $(STAMP)
 
-assets: $(STAMP)
+assets: $(RUNTIME_STAMP)
 	$(PY) -m course_utils assets fetch
 
 run: assets
 	$(PY) -m course_utils run
 
-test: assets
+test: assets $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 notebooks: assets
 	$(PY) -m course_utils notebooks
 
-lab: assets
+lab: assets $(STAMP)
 	$(PY) -m jupyter lab --allow-root --notebook-dir=notebooks
 
 # QUICK=1: a smoke run into runs/bench-quick/ (README untouched); BENCH_ARGS for more options
