@@ -22,37 +22,10 @@ import time
 import torch
 
 from bench_finetune import LEARNING_RATE, course_loader, initial_model
-from harness import compare, figure, memory_increase, peak_memory, throughput
+from harness import HookTimer, compare, figure, memory_increase, peak_memory, throughput
 
 WEIGHT_DECAY = 0.01
 PARAMETER_TOLERANCE = 1e-5
-
-
-class StepTimer:
-    """Context manager adding up the wall time spent inside ``optimizer.step()``."""
-
-    def __init__(self, optimizer: torch.optim.Optimizer) -> None:
-        self.optimizer = optimizer
-        self.seconds = 0.0
-        self.calls = 0
-        self._started = 0.0
-        self._handles = []
-
-    def _before(self, optimizer, args, kwargs) -> None:
-        self._started = time.perf_counter()
-
-    def _after(self, optimizer, args, kwargs) -> None:
-        self.seconds += time.perf_counter() - self._started
-        self.calls += 1
-
-    def __enter__(self) -> "StepTimer":
-        self._handles = [self.optimizer.register_step_pre_hook(self._before),
-                         self.optimizer.register_step_post_hook(self._after)]
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for handle in self._handles:
-            handle.remove()
 
 
 def train_pass(ctx, start_model, pool, batch_size: int, fused: bool | None) -> dict:
@@ -65,7 +38,7 @@ def train_pass(ctx, start_model, pool, batch_size: int, fused: bool | None) -> d
     optimizer = make_optimizer(model, lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY, fused=fused)
     scheduler = make_scheduler(optimizer, len(loader))
     torch.manual_seed(ctx.seed)   # the same dropout masks in both recipes
-    with StepTimer(optimizer) as steps:
+    with HookTimer(optimizer.register_step_pre_hook, optimizer.register_step_post_hook) as steps:
         loss = train_one_epoch(model, loader, optimizer, scheduler, "cpu", max_grad_norm=1.0,
                                progress=False)
     return {"model": model, "loss": loss, "visited": sorted(int(i) for i in sampler),

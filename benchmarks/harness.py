@@ -180,28 +180,38 @@ def machine_info(threads: int) -> dict[str, Any]:
             "platform": platform.platform(), "load_average": {"start": load_average()}}
 
 
-class ForwardTimer:
-    """Context manager adding up the wall time spent inside ``module``'s forward passes."""
+class HookTimer:
+    """Context manager adding up the wall time between a pre-hook and its post-hook.
 
-    def __init__(self, module) -> None:
-        self.module = module
+    ``register_pre`` and ``register_post`` are hook-registering methods, e.g. a module's
+    ``register_forward_pre_hook`` / ``register_forward_hook`` or an optimizer's
+    ``register_step_pre_hook`` / ``register_step_post_hook``.
+    """
+
+    def __init__(self, register_pre, register_post) -> None:
+        self._register = (register_pre, register_post)
         self.seconds = 0.0
         self.calls = 0
         self._started = 0.0
         self._handles = []
 
-    def _before(self, module, args) -> None:
+    def _before(self, *hook_args) -> None:
         self._started = time.perf_counter()
 
-    def _after(self, module, args, output) -> None:
+    def _after(self, *hook_args) -> None:
         self.seconds += time.perf_counter() - self._started
         self.calls += 1
 
-    def __enter__(self) -> "ForwardTimer":
-        self._handles = [self.module.register_forward_pre_hook(self._before),
-                         self.module.register_forward_hook(self._after)]
+    def __enter__(self) -> "HookTimer":
+        register_pre, register_post = self._register
+        self._handles = [register_pre(self._before), register_post(self._after)]
         return self
 
     def __exit__(self, *exc) -> None:
         for handle in self._handles:
             handle.remove()
+
+
+def ForwardTimer(module) -> HookTimer:  # noqa: N802 (kept as the name callers use)
+    """Return a timer of the wall time spent inside ``module``'s forward passes."""
+    return HookTimer(module.register_forward_pre_hook, module.register_forward_hook)
