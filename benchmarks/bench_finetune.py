@@ -6,10 +6,10 @@ Both recipes train a fresh copy of the same ``AutoModelForSequenceClassification
 AdamW with no-decay groups, gradient clipping, ``train_one_epoch``) over the same pool of
 ``steps x batch`` training snippets, i.e. one pass: the source recipe in random order,
 padded to 512 (the DLSU demo); the course recipe with
-``course_utils.batching.tokenized_dataset``, ``course_utils.training.length_grouped_sampler``
-and ``DataCollatorWithPadding`` (lesson 05's loader). Timings include tokenization. The check: both passes see exactly the same
-snippets, and padding does not change the model's loss (one batch, eval mode, padded to
-512 and to its longest text, must give the same loss).
+``course_utils.batching.tokenized_dataset``, ``course_utils.batching.length_grouped_sampler``
+and ``DataCollatorWithPadding`` (lesson 05's loader). Timings include tokenization. The
+check: both passes see exactly the same snippets, and padding does not change the model's
+loss (one batch, eval mode, padded to 512 and to its longest text, must give the same loss).
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ from __future__ import annotations
 import copy
 
 import torch
-from torch.utils.data import DataLoader, RandomSampler
-
 from context import SOURCE_MAX_LENGTH
 from harness import compare, figure, memory_increase, peak_memory, throughput
+from torch.utils.data import DataLoader, RandomSampler
 
 LEARNING_RATE = 5e-5
 LOSS_TOLERANCE = 1e-4
@@ -51,11 +50,11 @@ def course_loader(ctx, pool, batch_size):
     """Return a loader of length-grouped batches padded to their longest text (lesson 05)."""
     from transformers import DataCollatorWithPadding
 
-    from course_utils.batching import tokenized_dataset
-    from course_utils.training import length_grouped_sampler
+    from course_utils.batching import length_grouped_sampler, tokenized_dataset
 
     data = tokenized_dataset(pool, ctx.tokenizer, SOURCE_MAX_LENGTH)
-    sampler = length_grouped_sampler([len(ids) for ids in data["input_ids"]], batch_size, seed=ctx.seed)
+    sampler = length_grouped_sampler([len(ids) for ids in data["input_ids"]], batch_size,
+                                     seed=ctx.seed)
     return DataLoader(data, batch_size=batch_size, sampler=sampler,
                       collate_fn=DataCollatorWithPadding(ctx.tokenizer)), sampler
 
@@ -95,9 +94,11 @@ def run(ctx) -> dict:
                    ctx.sizes.repeats,
                    warmup=lambda: train_pass(ctx, start_model, course_loader, pool.iloc[:2], 2))
     loss_gap = padding_invariance(ctx, copy.deepcopy(start_model), texts[:batch], labels[:batch])
-    same_examples = pair.baseline.result["visited"] == pair.course.result["visited"] == list(range(len(texts)))
+    same_examples = (pair.baseline.result["visited"] == pair.course.result["visited"]
+                     == list(range(len(texts))))
     n = len(texts)
-    base, course = (figure(throughput(n, runs.seconds), "texts/s") for runs in (pair.baseline, pair.course))
+    base, course = (figure(throughput(n, runs.seconds), "texts/s")
+                    for runs in (pair.baseline, pair.course))
     return {
         "name": "finetune",
         "what": (f"{steps} optimizer steps of full fine-tuning (batches of {batch}): random "
@@ -108,7 +109,8 @@ def run(ctx) -> dict:
         "ratio_meaning": "speed-up: course texts/s over baseline texts/s",
         "target": 5.0,
         "same_result": bool(same_examples and loss_gap <= LOSS_TOLERANCE
-                            and pair.baseline.result["steps"] == pair.course.result["steps"] == steps),
+                            and pair.baseline.result["steps"] == pair.course.result["steps"]
+                            == steps),
         "checks": {"same_snippets_in_both_passes": bool(same_examples),
                    "steps": {"baseline": pair.baseline.result["steps"],
                              "course": pair.course.result["steps"]},

@@ -3,7 +3,7 @@ run again inside every epoch against features computed once and reused.
 
 Source recipe (the frozen-head notebook): texts padded to 512, and in every batch of
 every epoch the encoder runs under ``torch.no_grad()`` before the head's step.
-Course recipe (lesson 04): ``course_utils.features.encode_texts`` once (length-sorted,
+Course recipe (lesson 04): ``course_utils.features.sentence_vectors`` once (length-sorted,
 dynamic padding), then the head trains on the cached vectors.
 Both use the same head (``course_utils.models.ClassifierHead``), the same loop
 (``course_utils.models.train_head``: AdamW, batches of 16, the same seed, hence the same
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-
 from context import SOURCE_BATCH_SIZE, SOURCE_MAX_LENGTH
 from harness import compare, figure, memory_increase, peak_memory
 
@@ -32,7 +31,7 @@ def new_head(ctx):
 
 
 def source_recipe(ctx, texts: list[str], labels: np.ndarray, epochs: int, batch_size: int):
-    """Pad to 512 once, then run the encoder on every batch of every epoch while training the head."""
+    """Pad to 512 once, then run the encoder on each batch of each epoch while training the head."""
     from course_utils.features import mean_pool
     from course_utils.models import train_head
 
@@ -52,11 +51,11 @@ def source_recipe(ctx, texts: list[str], labels: np.ndarray, epochs: int, batch_
 
 def course_recipe(ctx, texts: list[str], labels: np.ndarray, epochs: int, batch_size: int):
     """Encode once with the course's helper, then train the head on the cached vectors."""
-    from course_utils.features import encode_texts
+    from course_utils.features import sentence_vectors
     from course_utils.models import train_head
 
-    features = encode_texts(texts, ctx.tokenizer, ctx.encoder, pooling="mean",
-                            max_length=SOURCE_MAX_LENGTH, batch_size=ctx.batch_size)
+    features = sentence_vectors(texts, ctx.tokenizer, ctx.encoder, pooling="mean",
+                                max_length=SOURCE_MAX_LENGTH, batch_size=ctx.batch_size)
     head = new_head(ctx)
     train_head(head, features, labels, epochs=epochs, batch_size=batch_size,
                lr=LEARNING_RATE, seed=ctx.seed)
@@ -65,7 +64,7 @@ def course_recipe(ctx, texts: list[str], labels: np.ndarray, epochs: int, batch_
 
 def run(ctx) -> dict:
     """Measure row 3 and return its results.json record."""
-    from course_utils.features import encode_texts
+    from course_utils.features import sentence_vectors
     from course_utils.models import predict_proba
 
     train = ctx.sample(ctx.splits.train, ctx.sizes.frozen_train_texts)
@@ -76,9 +75,9 @@ def run(ctx) -> dict:
     pair = compare(lambda: source_recipe(ctx, texts, labels, epochs, batch),
                    lambda: course_recipe(ctx, texts, labels, epochs, batch), ctx.sizes.repeats,
                    warmup=lambda: course_recipe(ctx, texts[:2], labels[:2], 1, 2))
-    eval_features = encode_texts(held_out["text"].tolist(), ctx.tokenizer, ctx.encoder,
-                                 pooling="mean", max_length=SOURCE_MAX_LENGTH,
-                                 batch_size=ctx.batch_size)
+    eval_features = sentence_vectors(held_out["text"].tolist(), ctx.tokenizer, ctx.encoder,
+                                     pooling="mean", max_length=SOURCE_MAX_LENGTH,
+                                     batch_size=ctx.batch_size)
     y = held_out["label_id"].to_numpy()
     predictions = {name: predict_proba(runs.result, eval_features).argmax(1)
                    for name, runs in (("baseline", pair.baseline), ("course", pair.course))}
@@ -90,7 +89,7 @@ def run(ctx) -> dict:
         "name": "frozen_head",
         "what": (f"{epochs} epochs of a head on frozen MiniLM, {len(texts)} training snippets, "
                  f"batches of {batch}: encoder on 512-padded batches inside every epoch vs "
-                 f"encode_texts once + cached features"),
+                 f"sentence_vectors once + cached features"),
         "baseline": base,
         "course": course,
         "ratio": round(base["median"] / course["median"], 2),

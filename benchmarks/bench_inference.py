@@ -3,7 +3,7 @@
 
 Source recipe (the DLSU demo and the frozen-head notebook): tokenize with
 ``padding="max_length", max_length=512``, then batches of 16 in order, the encoder under
-``torch.no_grad()``. Course recipe: ``course_utils.features.encode_texts`` (lesson 04):
+``torch.no_grad()``. Course recipe: ``course_utils.features.sentence_vectors`` (lesson 04):
 texts sorted by length, each batch padded to its own longest text, inference mode,
 results put back in the input order. Both mean-pool the token vectors over the
 attention mask, so they must give the same vectors (checked: largest absolute difference
@@ -13,7 +13,6 @@ and smallest cosine similarity over all texts). Timings include tokenization in 
 from __future__ import annotations
 
 import torch
-
 from context import SOURCE_BATCH_SIZE, SOURCE_MAX_LENGTH
 from flops import ShapeRecorder, shapes_flops
 from harness import compare, figure, memory_increase, peak_memory, throughput
@@ -38,14 +37,14 @@ def source_recipe(tokenizer, encoder, texts: list[str], batch_size: int = SOURCE
 
 def course_recipe(tokenizer, encoder, texts: list[str], batch_size: int):
     """Encode with the course's helper: length-sorted batches, dynamic padding."""
-    from course_utils.features import encode_texts
+    from course_utils.features import sentence_vectors
 
-    return encode_texts(texts, tokenizer, encoder, pooling="mean", max_length=SOURCE_MAX_LENGTH,
-                        batch_size=batch_size)
+    return sentence_vectors(texts, tokenizer, encoder, pooling="mean",
+                            max_length=SOURCE_MAX_LENGTH, batch_size=batch_size)
 
 
 def same_vectors(a: torch.Tensor, b: torch.Tensor) -> dict:
-    """Return the largest absolute difference and the smallest cosine similarity of two feature sets."""
+    """Return the largest absolute difference and smallest cosine similarity of two feature sets."""
     return {"max_abs_difference": float((a - b).abs().max()),
             "min_cosine": float(torch.nn.functional.cosine_similarity(a, b, dim=1).min())}
 
@@ -63,8 +62,10 @@ def run(ctx) -> dict:
         course_recipe(tok, enc, texts, ctx.batch_size)
     comparison = same_vectors(pair.baseline.result, pair.course.result)
     n = len(texts)
-    base, course = (figure(throughput(n, runs.seconds), "texts/s") for runs in (pair.baseline, pair.course))
-    lengths = [len(ids) for ids in tok(texts, truncation=True, max_length=SOURCE_MAX_LENGTH)["input_ids"]]
+    base, course = (figure(throughput(n, runs.seconds), "texts/s")
+                    for runs in (pair.baseline, pair.course))
+    lengths = [len(ids) for ids in tok(texts, truncation=True,
+                                       max_length=SOURCE_MAX_LENGTH)["input_ids"]]
     config = enc.config
     flops = {"baseline": shapes_flops(config, [(min(source_batch, n - start), SOURCE_MAX_LENGTH)
                                                for start in range(0, n, source_batch)]),
@@ -73,7 +74,7 @@ def run(ctx) -> dict:
     return {
         "name": "inference",
         "what": (f"mean-pooled MiniLM features of {n} test snippets: batches of {source_batch} "
-                 f"padded to 512 vs course_utils.features.encode_texts (length-sorted batches "
+                 f"padded to 512 vs course_utils.features.sentence_vectors (length-sorted batches "
                  f"of {ctx.batch_size}, padded to the longest)"),
         "baseline": base,
         "course": course,

@@ -20,7 +20,6 @@ import copy
 import time
 
 import torch
-
 from bench_finetune import LEARNING_RATE, course_loader, initial_model
 from harness import HookTimer, compare, figure, memory_increase, peak_memory, throughput
 
@@ -29,7 +28,7 @@ PARAMETER_TOLERANCE = 1e-5
 
 
 def train_pass(ctx, start_model, pool, batch_size: int, fused: bool | None) -> dict:
-    """Copy the model and train one pass of lesson 05's loop; ``fused`` goes to ``make_optimizer``."""
+    """Copy the model, train one pass of lesson 05's loop; ``fused`` goes to ``make_optimizer``."""
     from course_utils.training import make_optimizer, make_scheduler, train_one_epoch
 
     start = time.perf_counter()
@@ -65,7 +64,8 @@ def run(ctx) -> dict:
                                    for fused in (False, None)])
     results = {"baseline": pair.baseline.result, "course": pair.course.result}
     difference = max_parameter_difference(results["baseline"]["model"], results["course"]["model"])
-    same_examples = results["baseline"]["visited"] == results["course"]["visited"] == list(range(len(pool)))
+    same_examples = (results["baseline"]["visited"] == results["course"]["visited"]
+                     == list(range(len(pool))))
     same_steps = results["baseline"]["steps"] == results["course"]["steps"] == steps
     base, course = (figure(throughput(len(pool), runs.seconds), "texts/s")
                     for runs in (pair.baseline, pair.course))

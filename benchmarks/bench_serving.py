@@ -7,7 +7,8 @@ from the folder, as the source's SST-2 notebook and lesson 05 do (its head is un
 speed does not depend on the weights' values). Source recipe: ``classifier(text)`` in a
 loop. Course recipe: ``classifier(texts, batch_size=..., truncation=True, max_length=...)``
 on the texts sorted by token length (lesson 05 sorts its test split so), so each batch is padded
-to a length close to all of its texts; the results are put back in input order. The check: the same label for every text and scores within 1e-4.
+to a length close to all of its texts; the results are put back in input order. The check: the
+same label for every text and scores within 1e-4.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import time
 
 import torch
-
 from context import SOURCE_MAX_LENGTH
 from flops import ShapeRecorder, shapes_flops
 from harness import ForwardTimer, compare, figure, memory_increase, peak_memory, throughput
@@ -82,15 +82,19 @@ def run(ctx) -> dict:
     start = time.perf_counter()
     classifier(texts, batch_size=ctx.batch_size, truncation=True, max_length=SOURCE_MAX_LENGTH)
     unsorted_rate = len(texts) / (time.perf_counter() - start)
-    labels_equal = [a["label"] == b["label"] for a, b in zip(pair.baseline.result, pair.course.result, strict=True)]
-    score_gap = max(abs(a["score"] - b["score"]) for a, b in zip(pair.baseline.result, pair.course.result))
+    labels_equal = [a["label"] == b["label"]
+                    for a, b in zip(pair.baseline.result, pair.course.result, strict=True)]
+    score_gap = max(abs(a["score"] - b["score"])
+                    for a, b in zip(pair.baseline.result, pair.course.result))
     known_labels = set(ctx.encoding.id2label.values())
     n = len(texts)
-    base, course = (figure(throughput(n, runs.seconds), "texts/s") for runs in (pair.baseline, pair.course))
+    base, course = (figure(throughput(n, runs.seconds), "texts/s")
+                    for runs in (pair.baseline, pair.course))
     return {
         "name": "serving",
         "what": (f"pipeline('text-classification') from the saved folder on {n} test snippets: "
-                 f"one call per text vs one call on length-sorted texts with batch_size={ctx.batch_size}"),
+                 "one call per text vs one call on length-sorted texts with "
+                 f"batch_size={ctx.batch_size}"),
         "baseline": base,
         "course": course,
         "ratio": round(course["median"] / base["median"], 2),
@@ -99,9 +103,11 @@ def run(ctx) -> dict:
         "same_result": bool(all(labels_equal) and score_gap <= SCORE_TOLERANCE),
         "checks": {"texts_compared": n, "same_labels": int(sum(labels_equal)),
                    "max_score_difference": score_gap, "tolerance": SCORE_TOLERANCE,
-                   "labels_are_the_data's": all(r["label"] in known_labels for r in pair.course.result)},
+                   "labels_are_the_data's": all(r["label"] in known_labels
+                                                for r in pair.course.result)},
         "peak_rss_mb": peak_memory(pair),
-        "details": {"texts": n, "batch_size": ctx.batch_size, "rss_increase_mb": memory_increase(pair),
+        "details": {"texts": n, "batch_size": ctx.batch_size,
+                    "rss_increase_mb": memory_increase(pair),
                     "where_time_goes": analysis,
                     "batched_in_input_order_texts_per_s": round(unsorted_rate, 1)},
     }

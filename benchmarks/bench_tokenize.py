@@ -8,7 +8,7 @@ called one text at a time with ``padding="max_length", max_length=512`` (lesson 
 "original recipe"; the source's list call loops over the texts the same way inside).
 
 Course recipe: ``tokenizer(texts, truncation=True, max_length=512)`` on the fast
-tokenizer (lesson 01 and ``course_utils.batching.encode_texts``): no padding at all.
+tokenizer (lesson 01 and ``course_utils.batching.token_ids``): no padding at all.
 
 Both produce the same token ids once the baseline's padding is removed (checked for
 every text). A second pair, in ``details``, times the step up to model-ready tensors:
@@ -24,7 +24,6 @@ import time
 from statistics import median
 
 import torch
-
 from context import SOURCE_MAX_LENGTH
 from harness import compare, figure, memory_increase, peak_memory, throughput
 
@@ -44,14 +43,14 @@ def source_recipe(slow, texts: list[str]) -> list[dict]:
 
 def course_recipe(tokenizer, texts: list[str]):
     """Tokenize the whole list with the fast tokenizer, no padding (the course's recipe)."""
-    from course_utils.batching import encode_texts
+    from course_utils.batching import token_ids
 
-    return encode_texts(tokenizer, texts, max_length=SOURCE_MAX_LENGTH)
+    return token_ids(texts, tokenizer, max_length=SOURCE_MAX_LENGTH)
 
 
 def source_tensors(encoded: list[dict]) -> tuple[torch.Tensor, ...]:
     """Stack the padded lists into LongTensors, as the source does before its DataLoader."""
-    return tuple(torch.LongTensor([row[key] for row in encoded]) for key in encoded[0].keys())
+    return tuple(torch.LongTensor([row[key] for row in encoded]) for key in encoded[0])
 
 
 def course_batches(tokenizer, ids: list[list[int]], batch_size: int) -> list[dict]:
@@ -73,7 +72,8 @@ def profile_share(function, names: tuple[str, ...]) -> dict[str, float]:
     shares = {}
     for name in names:
         inside = max((cumtime for (_, _, func), (_, _, _, cumtime, _) in stats.items()
-                      if func == name or f"'{name}'" in func), default=0.0)  # C methods: "<method 'x' ...>"
+                      # C methods: "<method 'x' ...>"
+                      if func == name or f"'{name}'" in func), default=0.0)
         shares[name] = round(inside / total, 3)
     return shares
 
@@ -85,11 +85,13 @@ def run(ctx) -> dict:
     slow = slow_tokenizer(ctx.model_path)
     pair = compare(lambda: source_recipe(slow, texts), lambda: course_recipe(ctx.tokenizer, texts),
                    ctx.sizes.repeats,
-                   warmup=lambda: (source_recipe(slow, texts[:8]), course_recipe(ctx.tokenizer, texts[:8])))
+                   warmup=lambda: (source_recipe(slow, texts[:8]),
+                                   course_recipe(ctx.tokenizer, texts[:8])))
     baseline_rows, course_ids = pair.baseline.result, pair.course.result
     # the check: same ids once the baseline's padding is cut away, padding only at the end
     mismatches = sum(
-        row["input_ids"][:sum(row["attention_mask"])] != ids or len(row["input_ids"]) != SOURCE_MAX_LENGTH
+        row["input_ids"][:sum(row["attention_mask"])] != ids
+        or len(row["input_ids"]) != SOURCE_MAX_LENGTH
         for row, ids in zip(baseline_rows, course_ids, strict=True))
     lengths = [len(ids) for ids in course_ids]
 

@@ -79,12 +79,13 @@ class Context:
 
     @classmethod
     def load(cls, sizes: Sizes, threads: int, batch_size: int, seed: int = 0,
-             log=print) -> "Context":
+             log=print) -> Context:
         """Load MiniLM, its fast tokenizer and the cleaned, split review corpus."""
         from transformers import AutoModel, AutoTokenizer
 
         import course_utils
-        from course_utils.data import clean_texts, encode_labels, load_reviews, stratified_split
+        from course_utils.corpora import load_reviews
+        from course_utils.data import clean_texts, encode_labels, stratified_split
 
         path = course_utils.resolve_model("minilm")
         tokenizer = AutoTokenizer.from_pretrained(path)

@@ -24,7 +24,7 @@ Example::
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 
 def layer_flops(seq_len: int, hidden: int, intermediate: int) -> int:
@@ -70,7 +70,7 @@ class ShapeRecorder:
         if ids is not None:
             self.shapes.append((int(ids.shape[0]), int(ids.shape[1])))
 
-    def __enter__(self) -> "ShapeRecorder":
+    def __enter__(self) -> ShapeRecorder:
         self._handle = self.model.register_forward_pre_hook(self._note, with_kwargs=True)
         return self
 

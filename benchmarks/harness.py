@@ -14,53 +14,28 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import os
 import platform
 import statistics
-import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import psutil
 
-MB = 1024 * 1024
+from course_utils.resources import PeakMemory, usable_cores
 
 
 def release_memory() -> None:
     """Collect garbage and hand freed heap back to the OS, so RSS peaks belong to one run."""
     gc.collect()
-    try:
+    # not glibc: no malloc_trim, and peaks may include earlier runs' heap
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: peaks may include earlier runs' heap
-        pass
-
-
-class RssSampler:
-    """Context manager that polls this process's resident memory; ``peak_mb`` and ``start_mb``."""
-
-    def __init__(self, interval: float = 0.01) -> None:
-        self.interval = interval
-        self.process = psutil.Process()
-        self.start_mb = self.peak_mb = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-
-    def _poll(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.peak_mb = max(self.peak_mb, self.process.memory_info().rss / MB)
-
-    def __enter__(self) -> "RssSampler":
-        self.start_mb = self.peak_mb = self.process.memory_info().rss / MB
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak_mb = max(self.peak_mb, self.process.memory_info().rss / MB)
 
 
 @dataclass
@@ -84,7 +59,7 @@ class Pair:
 def timed(function: Callable[[], Any], runs: Runs) -> Any:
     """Run ``function`` once under a timer and an RSS sampler; append to ``runs``."""
     release_memory()
-    with RssSampler() as memory:
+    with PeakMemory(interval=0.01) as memory:
         start = time.perf_counter()
         result = function()
         seconds = time.perf_counter() - start
@@ -150,14 +125,6 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def usable_cores() -> int:
-    """Return the number of cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
 def load_average() -> list[float]:
     """Return the 1, 5 and 15 minute load averages (runnable processes), rounded."""
     try:
@@ -202,7 +169,7 @@ class HookTimer:
         self.seconds += time.perf_counter() - self._started
         self.calls += 1
 
-    def __enter__(self) -> "HookTimer":
+    def __enter__(self) -> HookTimer:
         register_pre, register_post = self._register
         self._handles = [register_pre(self._before), register_post(self._after)]
         return self

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -28,6 +26,8 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(HERE.parent))
 
 from context import MODES, Context, prepare_environment  # noqa: E402
+
+from course_utils.atomic import write_text_atomically  # noqa: E402
 
 ROWS = ("tokenize", "inference", "frozen_head", "finetune", "ceiling", "serving", "optimizer")
 DEFAULT_OUTPUT = {"full": HERE / "results.json",
@@ -44,7 +44,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "(default: benchmarks/results.json, or runs/bench-quick/ with --quick)")
     parser.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated subset of {ROWS}")
     parser.add_argument("--threads", type=int, help="torch threads (default: from the sweep)")
-    parser.add_argument("--batch-size", type=int, help="course batch size (default: from the sweep)")
+    parser.add_argument("--batch-size", type=int,
+                        help="course batch size (default: from the sweep)")
     parser.add_argument("--update-readme", action="store_true",
                         help="rewrite the results section of benchmarks/README.md")
     parser.add_argument("--seed", type=int, default=0)
@@ -66,16 +67,6 @@ def log(message: str) -> None:
     print(message, flush=True)
 
 
-def write_json_atomically(path: Path, data: dict) -> None:
-    """Write ``data`` as JSON to ``path`` through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        json.dump(data, stream, indent=2)
-        stream.write("\n")
-    os.replace(temporary, path)
-
-
 def format_figure(fig: dict) -> str:
     """Return '123.4 texts/s (120-130)' for a median-and-spread record."""
     def short(value: float) -> str:
@@ -89,7 +80,8 @@ def results_table(results: dict) -> str:
              "| peak RSS MB source → course |", "|---|---|---|---|---|---|---|"]
     for row in results["rows"]:
         if "error" in row:
-            lines.append(f"| {row['name']} | failed: {row['error'].splitlines()[-1]} | | | | no | |")
+            failure = row["error"].splitlines()[-1]
+            lines.append(f"| {row['name']} | failed: {failure} | | | | no | |")
             continue
         ratio = (f"{row['ratio']:.0%} ({row['target']:.0%})" if row["name"] == "ceiling"
                  else f"{row['ratio']:.{2 if row['ratio'] < 2 else 1}f}× ({row['target']:g}×)")
@@ -110,7 +102,8 @@ def row_notes(results: dict) -> str:
         d = rows["tokenize"]["details"]
         shares = d["time_shares_profiled"]
         notes.append(
-            f"- **tokenize** ({d['texts']} snippets, {d['mean_tokens_per_text']} tokens each on average): "
+            f"- **tokenize** ({d['texts']} snippets, {d['mean_tokens_per_text']} tokens each "
+            "on average): "
             f"{d['microseconds_per_text']['baseline']} µs per text for the source recipe, of which "
             f"{shares['baseline']['tokenize']:.0%} is the pure-Python WordPiece itself and "
             f"{shares['baseline']['prepare_for_model']:.0%} adding special tokens and padding; "
@@ -118,7 +111,8 @@ def row_notes(results: dict) -> str:
             f"{shares['course']['encode_batch']:.0%} of it inside the Rust `encode_batch`. "
             f"Tokens materialised: {d['tokens_materialised']['baseline']:,} vs "
             f"{d['tokens_materialised']['course']:,} "
-            f"({d['tokens_materialised']['course_after_batch_padding']:,} after padding each batch). "
+            f"({d['tokens_materialised']['course_after_batch_padding']:,} after padding each "
+            "batch). "
             f"Up to model-ready tensors (LongTensor of the padded lists vs DataCollatorWithPadding "
             f"per batch): {d['to_model_ready_tensors']['ratio']}×.")
     if "inference" in rows:
@@ -129,7 +123,8 @@ def row_notes(results: dict) -> str:
             f"{d['positions_computed_per_run']['course']:,} ({d['real_tokens']:,} real tokens); "
             f"features differ by at most {c['max_abs_difference']:.1e}. GFLOP per pass "
             f"{d['gflop_per_pass']['baseline']} vs {d['gflop_per_pass']['course']} "
-            f"({d['gflop_per_pass']['baseline'] / d['gflop_per_pass']['course']:.1f}× fewer), run at "
+            f"({d['gflop_per_pass']['baseline'] / d['gflop_per_pass']['course']:.1f}× fewer), "
+            "run at "
             f"{d['achieved_gflops']['baseline']} vs {d['achieved_gflops']['course']} GFLOP/s: the "
             "speed-up is the FLOP ratio times the ratio of the two efficiencies.")
     if "frozen_head" in rows:
@@ -137,12 +132,14 @@ def row_notes(results: dict) -> str:
         notes.append(
             f"- **frozen_head**: {d['epochs']} epochs on {d['train_texts']} snippets; held-out "
             f"accuracy {c['accuracy']['baseline']:.3f} vs {c['accuracy']['course']:.3f} on "
-            f"{c['held_out_texts']} snippets, predictions agree on {c['prediction_agreement']:.1%}.")
+            f"{c['held_out_texts']} snippets, predictions agree on "
+            f"{c['prediction_agreement']:.1%}.")
     if "finetune" in rows:
         d, c = rows["finetune"]["details"], rows["finetune"]["checks"]
         notes.append(
             f"- **finetune**: {d['steps']} steps of {d['batch_size']}; mean training loss "
-            f"{d['mean_train_loss']['baseline']} vs {d['mean_train_loss']['course']}; padding to 512 "
+            f"{d['mean_train_loss']['baseline']} vs {d['mean_train_loss']['course']}; "
+            "padding to 512 "
             f"changes one batch's loss by {c['loss_difference_padded_512_vs_longest']:.1e}.")
     if "ceiling" in rows:
         d, c = rows["ceiling"]["details"], rows["ceiling"]["checks"]
@@ -156,7 +153,8 @@ def row_notes(results: dict) -> str:
         notes.append(
             f"- **serving**: share of the time inside the model's forward pass: "
             f"{w['baseline']['model_forward_share']:.0%} one text per call "
-            f"({w['baseline']['achieved_gflops']} GFLOP/s) vs {w['course']['model_forward_share']:.0%} "
+            f"({w['baseline']['achieved_gflops']} GFLOP/s) vs "
+            f"{w['course']['model_forward_share']:.0%} "
             f"batched by length ({w['course']['achieved_gflops']} GFLOP/s); batched in input "
             f"order without sorting: {d['batched_in_input_order_texts_per_s']} texts/s.")
     if "optimizer" in rows:
@@ -178,7 +176,8 @@ def sweep_table(sweep: dict | None) -> str:
     lines = ["| threads | " + " | ".join(f"batch {b}" for b in batches) + " |",
              "|---|" + "---|" * len(batches)]
     for threads in sorted({r["threads"] for r in sweep["table"]}):
-        cells = {r["batch_size"]: r["texts_per_second"] for r in sweep["table"] if r["threads"] == threads}
+        cells = {r["batch_size"]: r["texts_per_second"]
+                 for r in sweep["table"] if r["threads"] == threads}
         lines.append(f"| {threads} | " + " | ".join(f"{cells.get(b, '–')}" for b in batches) + " |")
     return "\n".join(lines)
 
@@ -215,9 +214,7 @@ def update_readme(results: dict, path: Path = README) -> None:
     before, rest = text.split(START_MARK, 1)
     _, after = rest.split(END_MARK, 1)
     new = before + START_MARK + "\n" + markdown_report(results) + END_MARK + after
-    temporary = path.with_suffix(".md.tmp")
-    temporary.write_text(new, encoding="utf-8")
-    os.replace(temporary, path)
+    write_text_atomically(path, new)
 
 
 def run_rows(ctx: Context, rows: list[str]) -> list[dict]:
@@ -247,10 +244,10 @@ def main(argv=None) -> int:
     """Run the benchmark and return the exit status (1 if a row failed or disagreed)."""
     args = parse_args(argv)
     prepare_environment()
-    from course_utils.session import default_threads, quiet_libraries
-
     from harness import load_average, machine_info
     from sweep import run_sweep
+
+    from course_utils.session import default_threads, quiet_libraries
 
     quiet_libraries()
     started = time.perf_counter()
@@ -274,7 +271,7 @@ def main(argv=None) -> int:
                "batch_size": ctx.batch_size, "seed": args.seed, "sizes": sizes.__dict__,
                "sweep": sweep, "rows": rows}
     output = args.output or DEFAULT_OUTPUT[mode]
-    write_json_atomically(output, results)
+    write_text_atomically(output, json.dumps(results, indent=2) + "\n")
     print()
     print(busy_warning(machine) + results_table(results))
     print(f"\nwrote {output} ({results['seconds']:.0f} s)")

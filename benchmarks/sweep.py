@@ -1,7 +1,7 @@
 """Choose the thread count and batch size from measurements, not guesses.
 
 For every thread count (1, 2, 4, ... up to the cores) and every candidate batch size,
-the course's inference recipe (``course_utils.features.encode_texts``) encodes the same
+the course's inference recipe (``course_utils.features.sentence_vectors``) encodes the same
 sample of training snippets twice; the fastest configuration (by median texts/s) is
 used for every row, by both recipes.
 
@@ -31,21 +31,22 @@ def thread_candidates(cores: int) -> list[int]:
 
 
 def run_sweep(ctx) -> dict:
-    """Time the course's encoding for each (threads, batch size); return the table and the choice."""
-    from course_utils.features import encode_texts
+    """Time the course's encoding per (threads, batch size); return the table and the choice."""
+    from course_utils.features import sentence_vectors
 
     texts = ctx.sample(ctx.splits.train, ctx.sizes.sweep_texts, seed=ctx.seed + 5)["text"].tolist()
     threads = list(ctx.sizes.sweep_threads or thread_candidates(usable_cores()))
     table = []
     for n_threads in threads:
         ctx.set_threads(n_threads)
-        encode_texts(texts[:16], ctx.tokenizer, ctx.encoder, max_length=SOURCE_MAX_LENGTH)  # warm-up
+        sentence_vectors(texts[:16], ctx.tokenizer, ctx.encoder,  # warm-up
+                         max_length=SOURCE_MAX_LENGTH)
         for batch_size in ctx.sizes.sweep_batches:
             rates = []
             for _ in range(2):
                 start = time.perf_counter()
-                encode_texts(texts, ctx.tokenizer, ctx.encoder, pooling="mean",
-                             max_length=SOURCE_MAX_LENGTH, batch_size=batch_size)
+                sentence_vectors(texts, ctx.tokenizer, ctx.encoder, pooling="mean",
+                                 max_length=SOURCE_MAX_LENGTH, batch_size=batch_size)
                 rates.append(len(texts) / (time.perf_counter() - start))
             table.append({"threads": n_threads, "batch_size": batch_size,
                           "texts_per_second": round(statistics.median(rates), 1),

@@ -1,13 +1,12 @@
 """Turn tokenized texts into batches, two ways, and measure the padding each wastes.
 
 *Fixed length* (the older recipe): tokenize every text, pad or cut it to one
-``max_length`` with ``keras.utils.pad_sequences``, build the attention masks, wrap the
-tensors in a ``TensorDataset`` and read them with a ``DataLoader`` (a ``RandomSampler``
-for training, a ``SequentialSampler`` for evaluation).
+``max_length`` with ``keras.utils.pad_sequences``, build the attention masks and wrap the
+tensors in a ``TensorDataset``.
 
 *Dynamic padding* (the current recipe): a ``datasets.Dataset`` tokenized with a batched
 ``map`` and no padding; ``DataCollatorWithPadding`` pads each batch only to its own
-longest text.
+longest text, and ``length_grouped_sampler`` puts texts of similar length together.
 
 Both give the model the same tokens and masks once the padding is trimmed
 (``trimmed_rows``); ``padding_waste`` says what share of the positions are padding.
@@ -15,9 +14,8 @@ Both give the model the same tokens and masks once the padding is trimmed
 Example::
 
     >>> fixed = fixed_length_dataset(tokenizer, texts, label_ids, max_length=128)  # doctest: +SKIP
-    >>> train_loader = training_loader(fixed, batch_size=32, seed=0)               # doctest: +SKIP
     >>> dynamic = tokenized_dataset(frame, tokenizer, max_length=128)              # doctest: +SKIP
-    >>> loader = dynamic_loader(dynamic, tokenizer, batch_size=32)                 # doctest: +SKIP
+    >>> loader = evaluation_loader(dynamic, 32, DataCollatorWithPadding(tokenizer)) # doctest: +SKIP
     >>> padding_waste(loader)                                                      # doctest: +SKIP
     0.21
 """
@@ -25,15 +23,15 @@ Example::
 from __future__ import annotations
 
 import os
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 import torch
-from torch.utils.data import DataLoader, RandomSampler, SequentialSampler, TensorDataset
+from torch.utils.data import DataLoader, SequentialSampler, TensorDataset
 
 
-def encode_texts(tokenizer, texts: Sequence[str], max_length: int) -> list[list[int]]:
+def token_ids(texts: Sequence[str], tokenizer, max_length: int) -> list[list[int]]:
     """Return token ids per text, with [CLS]/[SEP], cut to ``max_length`` by the tokenizer."""
     return tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
 
@@ -57,16 +55,11 @@ def attention_mask_from_lengths(lengths: Sequence[int], max_length: int) -> torc
 def fixed_length_dataset(tokenizer, texts: Sequence[str], label_ids: Sequence[int],
                          max_length: int) -> TensorDataset:
     """Return a TensorDataset of (input_ids, attention_mask, labels), all padded to max_length."""
-    sequences = encode_texts(tokenizer, texts, max_length)
+    sequences = token_ids(texts, tokenizer, max_length)
     input_ids = torch.tensor(pad_fixed_length(sequences, max_length, tokenizer.pad_token_id))
     attention_mask = attention_mask_from_lengths([len(s) for s in sequences], max_length)
-    return TensorDataset(input_ids, attention_mask, torch.tensor(np.array(label_ids, dtype=np.int64)))
-
-
-def training_loader(dataset, batch_size: int, seed: int = 0, collate_fn=None) -> DataLoader:
-    """Return a DataLoader that visits the dataset in a new random order each epoch (seeded)."""
-    sampler = RandomSampler(dataset, generator=torch.Generator().manual_seed(seed))
-    return DataLoader(dataset, sampler=sampler, batch_size=batch_size, collate_fn=collate_fn)
+    labels = torch.tensor(np.array(label_ids, dtype=np.int64))
+    return TensorDataset(input_ids, attention_mask, labels)
 
 
 def evaluation_loader(dataset, batch_size: int, collate_fn=None) -> DataLoader:
@@ -89,15 +82,12 @@ def tokenized_dataset(frame: pd.DataFrame, tokenizer, max_length: int,
     return dataset.rename_column(label_column, "labels")
 
 
-def dynamic_loader(dataset, tokenizer, batch_size: int, shuffle: bool = False,
-                   seed: int = 0) -> DataLoader:
-    """Return a DataLoader that pads each batch to its longest text (DataCollatorWithPadding)."""
-    from transformers import DataCollatorWithPadding
+def length_grouped_sampler(lengths: Sequence[int], batch_size: int, seed: int = 0):
+    """Return a sampler that shuffles, then puts texts of similar length in the same batch."""
+    from transformers.trainer_pt_utils import LengthGroupedSampler
 
-    collator = DataCollatorWithPadding(tokenizer)
-    if shuffle:
-        return training_loader(dataset, batch_size, seed, collate_fn=collator)
-    return evaluation_loader(dataset, batch_size, collate_fn=collator)
+    generator = torch.Generator().manual_seed(seed)
+    return LengthGroupedSampler(batch_size, lengths=list(lengths), generator=generator)
 
 
 def batch_parts(batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -138,7 +128,8 @@ def same_model_inputs(first: Iterable, second: Iterable) -> int:
         for mask in (mask_a, mask_b):
             lengths = mask.sum(dim=1)
             if not torch.equal(mask.long(), attention_mask_from_lengths(lengths, mask.shape[1])):
-                raise AssertionError("An attention mask has a 0 before a 1: padding is not at the end.")
+                raise AssertionError("An attention mask has a 0 before a 1: padding is not at "
+                                     "the end.")
         if not torch.equal(labels_a.long(), labels_b.long()):
             raise AssertionError(f"Labels differ in the batch starting at row {compared}.")
         compared += len(rows_a)

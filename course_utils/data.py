@@ -1,7 +1,7 @@
-"""Load a labelled text CSV, clean it, encode its labels and split it reproducibly.
+"""Read a labelled text CSV, clean it, encode its labels and split it reproducibly.
 
-The same helpers serve the built-in review corpus and any CSV a learner brings, so
-lessons 03-06 run unchanged on other data. Every bad input raises ``DataError``
+The same functions serve the built-in review corpus (``corpora``) and any CSV a learner
+brings, so lessons 03-06 run unchanged on other data. Every bad input raises ``DataError``
 with what was wrong and how to fix it, before any model is loaded.
 
 Texts that are missing, not strings, blank, or repeated are *dropped and counted*
@@ -9,13 +9,7 @@ Texts that are missing, not strings, blank, or repeated are *dropped and counted
 Labels are encoded to ids 0..K-1 in sorted order (numbers numerically, so the
 labels -1, 0, 1, 2 become ids 0, 1, 2, 3) and the maps are kept both ways.
 
-Example::
-
-    >>> splits, encoding, report = load_labelled_splits()                  # doctest: +SKIP
-    >>> splits.sizes(), encoding.id2label, report.n_dropped                # doctest: +SKIP
-    ({'train': 8925, 'valid': 1276, 'test': 2551}, {0: 'fresh', 1: 'rotten'}, 56)
-
-    Step by step, for a CSV of your own::
+Example, step by step, for a CSV of your own (``corpora.load_labelled_splits`` does it all)::
 
     >>> df = read_labelled_csv("tweets.csv", "message", "sentiment")      # doctest: +SKIP
     >>> df, report = clean_texts(df)                                       # doctest: +SKIP
@@ -34,14 +28,8 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from . import assets
-
-REVIEW_CLASSES = ("fresh", "rotten")
-REVIEW_CLASSES_WITH_PLOT = ("fresh", "rotten", "plot")
-# Hub corpora for the full profile: dataset id, the splits that carry labels.
-HUB_CORPORA = {"imdb": ("imdb", ("train", "test")),
-               "sst2": ("stanfordnlp/sst2", ("train", "validation"))}
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".zip", ".xz", ".zst", ".tar")
+SEPARATORS = ",;\t|"
 # First bytes of binary formats people save by mistake instead of a CSV.
 BINARY_SIGNATURES = {b"PK\x03\x04": "a zip archive (an .xlsx workbook is one)",
                      b"\xd0\xcf\x11\xe0": "an old Excel (.xls) workbook",
@@ -147,16 +135,15 @@ def _check_is_text_csv(path: Path) -> None:
 
 
 def _guess_separator(path: Path) -> str:
-    """Return the separator of the header line: a comma unless only ';', tab or '|' appear."""
+    """Return the header line's separator as ``csv.Sniffer`` sees it; a comma when in doubt."""
     if path.name.lower().endswith(COMPRESSED_SUFFIXES):
         return ","
     with path.open("rb") as handle:
         header = handle.readline().decode("utf-8", errors="replace")
-    if "," in header:
+    try:
+        return csv.Sniffer().sniff(header, delimiters=SEPARATORS).delimiter
+    except csv.Error:   # one column, or nothing to tell the separators apart
         return ","
-    counts = {sep: header.count(sep) for sep in (";", "\t", "|")}
-    best = max(counts, key=counts.get)
-    return best if counts[best] else ","
 
 
 def read_labelled_csv(path: str | Path, text_column: str = "text",
@@ -186,7 +173,11 @@ def read_labelled_csv(path: str | Path, text_column: str = "text",
         raise DataError(f"{path} is empty: it needs a header row and at least one row.") from err
     except (OSError, EOFError, ValueError) as err:  # a damaged .gz / .bz2 / .zip
         raise DataError(f"{path} could not be read ({type(err).__name__}: {err}). If it is "
-                        "compressed, check that the archive is complete and holds one CSV.") from err
+                        "compressed, check that the archive is complete and holds one CSV."
+                        ) from err
+    if frame.empty:
+        raise DataError(f"{path} has a header ({', '.join(map(str, frame.columns))}) but no rows: "
+                        "add at least one row of data under it.")
     if text_column == label_column:
         raise DataError(f"text_column and label_column are both {text_column!r}: they must "
                         f"name two different columns of {list(frame.columns)}.")
@@ -198,52 +189,8 @@ def read_labelled_csv(path: str | Path, text_column: str = "text",
         columns={text_column: "text", label_column: "label"})
 
 
-def review_corpus_path() -> Path:
-    """Return the cached Rotten Tomatoes CSV (fetching the asset if needed)."""
-    return assets.asset_path("reviews")
-
-
-def load_reviews(classes: tuple[str, ...] = REVIEW_CLASSES) -> pd.DataFrame:
-    """Return the review corpus as ``text`` / ``label`` rows of the given categories."""
-    unknown = set(classes) - set(REVIEW_CLASSES_WITH_PLOT)
-    if unknown:
-        raise DataError(f"Unknown review classes {sorted(unknown)}: choose from "
-                        f"{list(REVIEW_CLASSES_WITH_PLOT)}.")
-    frame = read_labelled_csv(review_corpus_path(), "text", "category")
-    return frame[frame["label"].isin(classes)].reset_index(drop=True)
-
-
-def frame_from_hub_dataset(dataset_dict, splits: tuple[str, ...]) -> pd.DataFrame:
-    """Return ``text`` / ``label`` rows (label names, not ids) from a datasets.DatasetDict."""
-    parts = []
-    for split in splits:
-        part = dataset_dict[split]
-        text_column = "text" if "text" in part.column_names else "sentence"
-        names = part.features["label"].names
-        labels = part["label"]
-        parts.append(pd.DataFrame({"text": part[text_column],
-                                   "label": [names[i] if i >= 0 else None for i in labels]}))
-    return pd.concat(parts, ignore_index=True)
-
-
-def load_corpus(name: str = "reviews", classes: tuple[str, ...] = REVIEW_CLASSES) -> pd.DataFrame:
-    """Return a profile's sentiment corpus ("reviews" offline; "imdb" or "sst2" from the hub)."""
-    if name == "reviews":
-        return load_reviews(classes)
-    if name not in HUB_CORPORA:
-        raise DataError(f"Unknown corpus {name!r}: use 'reviews', "
-                        f"{', '.join(map(repr, HUB_CORPORA))}, or give data_path.")
-    if tuple(classes) != REVIEW_CLASSES:
-        raise DataError(f"Choosing classes (e.g. three_classes=True) works with the review "
-                        f"corpus only, not {name!r}.")
-    import datasets
-
-    dataset_id, splits = HUB_CORPORA[name]
-    return frame_from_hub_dataset(datasets.load_dataset(dataset_id), splits)
-
-
 def _tidy_labels(labels: pd.Series) -> pd.Series:
-    """Strip spaces around text labels and turn whole floats (1.0, read next to blanks) into ints."""
+    """Strip spaces around text labels; turn whole floats (1.0, read next to blanks) into ints."""
     if pd.api.types.is_bool_dtype(labels):
         return labels
     if labels.map(lambda v: isinstance(v, str)).all():
@@ -272,7 +219,8 @@ def clean_texts(frame: pd.DataFrame) -> tuple[pd.DataFrame, CleaningReport]:
                             n_missing_label=int(missing_label.sum()))
     if kept.empty:
         hint = ("Its values are numbers, not text: did you swap text_column and label_column?"
-                if report.n_non_string > report.n_rows / 2 else "Check text_column and label_column.")
+                if report.n_non_string > report.n_rows / 2
+                else "Check text_column and label_column.")
         raise DataError(f"No usable rows are left after removing missing, empty and duplicate "
                         f"texts (started from {n_rows}). {hint}")
     return kept.assign(label=_tidy_labels(kept["label"])), report
@@ -280,10 +228,13 @@ def clean_texts(frame: pd.DataFrame) -> tuple[pd.DataFrame, CleaningReport]:
 
 def _sort_key(label):
     """Sort numbers numerically and everything else as text."""
-    return (0, float(label), "") if isinstance(label, (int, float, np.number)) else (1, 0.0, str(label))
+    if isinstance(label, (int, float, np.number)):
+        return (0, float(label), "")
+    return (1, 0.0, str(label))
 
 
-def encode_labels(labels: pd.Series | list, id2label: dict[int, str] | None = None) -> LabelEncoding:
+def encode_labels(labels: pd.Series | list,
+                  id2label: dict[int, str] | None = None) -> LabelEncoding:
     """Map label values (strings or numbers such as -1, 0, 1, 2) to ids 0..K-1."""
     values = pd.Series(labels).tolist()
     if id2label is None:
@@ -342,18 +293,3 @@ def stratified_split(frame: pd.DataFrame, valid_size: float = 0.1, test_size: fl
             raise DataError(f"The {name} split got no rows of class(es) {absent}: add examples "
                             "of them or raise valid_size / test_size.")
     return Splits(*(part.reset_index(drop=True) for part in (train, valid, test)))
-
-
-def load_labelled_splits(data_path: str | None = None, text_column: str = "text",
-                         label_column: str = "label", classes: tuple[str, ...] = REVIEW_CLASSES,
-                         valid_size: float = 0.1, test_size: float = 0.2, seed: int = 0,
-                         corpus: str = "reviews",
-                         ) -> tuple[Splits, LabelEncoding, CleaningReport]:
-    """Load the CSV at ``data_path`` (or the named corpus when empty), clean, encode and split it."""
-    frame = (read_labelled_csv(data_path, text_column, label_column) if data_path
-             else load_corpus(corpus, classes))
-    frame, report = clean_texts(frame)
-    encoding = encode_labels(frame["label"])
-    frame = frame.assign(label=frame["label"].astype(str), label_id=encoding.ids)
-    splits = stratified_split(frame, valid_size, test_size, seed)
-    return splits, encoding, report

@@ -1,6 +1,6 @@
 """Turn texts into sentence vectors with a frozen encoder, fast, and never twice.
 
-``encode_texts`` runs the encoder in inference mode over batches of texts sorted by
+``sentence_vectors`` runs the encoder in inference mode over batches of texts sorted by
 length (each batch padded only to its longest text), pools each text's token vectors
 into one vector and returns them in the original order. Several poolings come from one
 encoder pass. With ``cache=True`` the vectors are kept in memory and on disk under
@@ -16,26 +16,27 @@ numbers per text, the feature-based recipe of the BERT paper, which combined sev
 
 Example::
 
-    >>> vectors = encode_texts(["A gem.", "A mess."], tokenizer, encoder, pooling="mean")   # doctest: +SKIP
-    >>> vectors.shape                                                                     # doctest: +SKIP
+    >>> vectors = sentence_vectors(["A gem.", "A mess."], tokenizer, encoder)  # doctest: +SKIP
+    >>> vectors.shape                                                          # doctest: +SKIP
     torch.Size([2, 384])
-    >>> by_pooling = encode_texts(texts, tokenizer, encoder, pooling=("cls", "mean"), cache=True)  # doctest: +SKIP
+    >>> by_pooling = sentence_vectors(texts, tokenizer, encoder, pooling=("cls", "mean"),
+    ...                               cache=True)                              # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import warnings
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .atomic import atomic_path
 from .paths import artifacts_dir
 
 POOLINGS = ("cls", "pooler_output", "mean", "mean_layers")
@@ -87,7 +88,7 @@ def _as_texts(texts) -> list[str]:
     texts = list(texts)
     bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
     if bad:
-        raise TypeError(f"encode_texts needs strings; item {bad[0]} is "
+        raise TypeError(f"sentence_vectors needs strings; item {bad[0]} is "
                         f"{type(texts[bad[0]]).__name__}: clean the texts first "
                         "(course_utils.data.clean_texts).")
     return texts
@@ -98,7 +99,7 @@ def _compute(texts: list[str], tokenizer, encoder, poolings: tuple[str, ...], ma
              batch_size: int, progress: bool) -> dict[str, torch.Tensor]:
     """Run the encoder once over length-sorted batches; return each pooling in input order."""
     encoded = tokenizer(texts, truncation=True, max_length=max_length)
-    rows = [{key: encoded[key][i] for key in encoded.keys()} for i in range(len(texts))]
+    rows = [{key: encoded[key][i] for key in encoded} for i in range(len(texts))]
     order = np.argsort([len(r["input_ids"]) for r in rows], kind="stable")
     device = next(encoder.parameters()).device
     was_training = encoder.training
@@ -106,14 +107,16 @@ def _compute(texts: list[str], tokenizer, encoder, poolings: tuple[str, ...], ma
     pieces: dict[str, list[torch.Tensor]] = {p: [] for p in poolings}
     starts = range(0, len(texts), batch_size)
     for start in tqdm(starts, desc="encoding", unit="batch", disable=not progress):
-        batch = tokenizer.pad([rows[i] for i in order[start:start + batch_size]], return_tensors="pt")
+        batch = tokenizer.pad([rows[i] for i in order[start:start + batch_size]],
+                              return_tensors="pt")
         batch = {key: value.to(device) for key, value in batch.items()}
         outputs = encoder(**batch, output_hidden_states="mean_layers" in poolings)
         for p in poolings:
             pieces[p].append(pool(outputs, batch["attention_mask"], p).float().cpu())
     encoder.train(was_training)
     restore = torch.as_tensor(np.argsort(order, kind="stable"))
-    return {p: (torch.cat(pieces[p])[restore] if pieces[p] else torch.empty(0, pooled_size(encoder, p)))
+    return {p: (torch.cat(pieces[p])[restore] if pieces[p]
+                else torch.empty(0, pooled_size(encoder, p)))
             for p in poolings}
 
 
@@ -150,7 +153,8 @@ def texts_fingerprint(texts: Sequence[str]) -> str:
 
 
 def cache_key(texts: Sequence[str], tokenizer, encoder, pooling: str, max_length: int) -> dict:
-    """Return what identifies a set of features: model, weights, tokenizer, texts, pooling, length."""
+    """Return what identifies a set of features: model, weights, tokenizer, texts, pooling, length.
+    """
     return {"format": CACHE_FORMAT,
             "model": str(getattr(encoder.config, "_name_or_path", "") or type(encoder).__name__),
             "weights": weights_fingerprint(encoder),
@@ -187,20 +191,22 @@ def _read_cached(path: Path, key: dict, width: int) -> torch.Tensor | None:
 
 def _write_cached(path: Path, key: dict, features: torch.Tensor) -> None:
     """Write features and their key to ``path`` atomically (temp file, then rename)."""
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
-    np.savez(tmp, features=features.numpy(), key=np.array(json.dumps(key, sort_keys=True)))
-    os.replace(tmp, path)
+    with atomic_path(path, suffix=".npz") as temporary:
+        np.savez(temporary, features=features.numpy(),
+                 key=np.array(json.dumps(key, sort_keys=True)))
 
 
-def encode_texts(texts: Sequence[str], tokenizer, encoder, pooling: str | Sequence[str] = "mean",
-                 max_length: int = 128, batch_size: int = 64, *, cache: bool = False,
-                 cache_dir: str | Path | None = None, progress: bool = False,
-                 ) -> torch.Tensor | dict[str, torch.Tensor]:
+def sentence_vectors(texts: Sequence[str], tokenizer, encoder,
+                     pooling: str | Sequence[str] = "mean", max_length: int = 128,
+                     batch_size: int = 64, *, cache: bool = False,
+                     cache_dir: str | Path | None = None, progress: bool = False,
+                     ) -> torch.Tensor | dict[str, torch.Tensor]:
     """Return one vector per text (a tensor), or a dict of tensors when ``pooling`` is a list."""
     texts = _as_texts(texts)
     poolings = _as_poolings(pooling)
     if max_length < 2 or batch_size < 1:
-        raise ValueError(f"max_length must be >= 2 and batch_size >= 1 (got {max_length}, {batch_size}).")
+        raise ValueError(f"max_length must be >= 2 and batch_size >= 1 (got {max_length}, "
+                         f"{batch_size}).")
     result: dict[str, torch.Tensor] = {}
     keys: dict[str, dict] = {}
     if cache:

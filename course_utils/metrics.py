@@ -14,7 +14,8 @@ Example::
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -71,7 +72,8 @@ def most_confident_mistakes(texts: Sequence[str], y_true: Sequence[int], probs: 
     })
 
 
-def results_table(rows: Sequence[dict[str, Any]], sort_by: str | None = "test_accuracy") -> pd.DataFrame:
+def results_table(rows: Sequence[dict[str, Any]],
+                  sort_by: str | None = "test_accuracy") -> pd.DataFrame:
     """Return result rows (one dict per approach) as a table, best first, indexed by approach."""
     table = pd.DataFrame(list(rows))
     if "approach" not in table.columns:

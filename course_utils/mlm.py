@@ -20,12 +20,14 @@ from __future__ import annotations
 import math
 import random
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import torch
 from transformers import DataCollatorForLanguageModeling
+
+from .training import IGNORE_INDEX
 
 
 class MLMError(ValueError):
@@ -34,7 +36,7 @@ class MLMError(ValueError):
 
 # ----------------------------------------------------------------------------- one sentence
 def mask_word(sentence: str, word: str, tokenizer) -> tuple[str, int]:
-    """Replace the first whole-word ``word`` in ``sentence`` by the mask token; return (text, target id)."""
+    """Replace the first whole ``word`` in ``sentence`` by the mask; return (text, target id)."""
     if not isinstance(sentence, str) or not isinstance(word, str) or not word.strip():
         raise MLMError("mask_word takes a sentence and a non-empty word, both strings.")
     pieces = tokenizer.tokenize(word.strip())
@@ -77,7 +79,7 @@ def mask_positions(input_ids: Sequence[int] | torch.Tensor, mask_token_id: int) 
 
 @torch.no_grad()
 def top_k_at_masks(model, tokenizer, text: str, k: int = 5) -> list[list[tuple[str, float]]]:
-    """Return, for each mask in ``text`` (left to right), the ``k`` likeliest tokens and probabilities.
+    """Return, for each mask in ``text`` (left to right), the ``k`` likeliest tokens and chances.
 
     With several masks the model sees all of them at once and predicts each one
     independently: the guess for one mask does not know the guess for another.
@@ -95,19 +97,6 @@ def top_k_at_masks(model, tokenizer, text: str, k: int = 5) -> list[list[tuple[s
 
 
 # ----------------------------------------------------------------------------- training text
-def hamlet_lines(path: str | Path) -> list[str]:
-    """Return Hamlet's spoken lines: no blank lines, speaker names, headings or stage directions."""
-    lines = []
-    for raw in Path(path).read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.isupper() or re.match(r"^(ACT|SCENE|Enter|Exit|Exeunt|Re-enter)\b", line):
-            continue
-        lines.append(line)
-    if not lines:
-        raise MLMError(f"No spoken lines found in {path}.")
-    return lines
-
-
 def join_lines(lines: Sequence[str], lines_per_text: int = 4) -> list[str]:
     """Join consecutive short lines (verse) into texts of ``lines_per_text`` lines."""
     return [" ".join(lines[i: i + lines_per_text]) for i in range(0, len(lines), lines_per_text)]
@@ -116,18 +105,19 @@ def join_lines(lines: Sequence[str], lines_per_text: int = 4) -> list[str]:
 def build_training_texts(review_classes: Sequence[str] = ("fresh", "rotten", "plot"),
                          hamlet_path: str | Path | None = None, heldout_fraction: float = 0.04,
                          seed: int = 0) -> tuple[list[str], list[str]]:
-    """Return (train, held-out) texts: review snippets, plot synopses and Hamlet, shuffled by ``seed``.
+    """Return (train, held-out) texts: reviews, plot synopses and Hamlet, shuffled by ``seed``.
 
     The split is made on whole texts before packing, so no held-out sentence is ever
     seen in training.
     """
-    from . import assets
-    from .data import clean_texts, load_reviews
+    from .corpora import hamlet_lines, load_reviews
+    from .data import clean_texts
 
     if not 0 < heldout_fraction < 0.5:
         raise MLMError(f"heldout_fraction={heldout_fraction} must be between 0 and 0.5.")
     reviews, _ = clean_texts(load_reviews(tuple(review_classes)))
-    hamlet = join_lines(hamlet_lines(hamlet_path or assets.asset_path("hamlet")))
+    spoken, _ = hamlet_lines(hamlet_path, stage_directions="entrances")
+    hamlet = join_lines(spoken)
     texts = reviews["text"].tolist() + hamlet
     random.Random(seed).shuffle(texts)
     n_heldout = max(1, int(len(texts) * heldout_fraction))
@@ -156,7 +146,7 @@ def pack_into_blocks(texts: Iterable[str], tokenizer, block_size: int = 64) -> l
 # ----------------------------------------------------------------------------- evaluation
 def fixed_masked_set(blocks: Sequence[Sequence[int]], tokenizer, seed: int = 0,
                      mlm_probability: float = 0.15) -> dict[str, torch.Tensor]:
-    """Mask ``blocks`` once, reproducibly (every chosen token becomes [MASK]); return the tensors."""
+    """Mask ``blocks`` once, reproducibly (each chosen token becomes [MASK]); return the tensors."""
     if not blocks:
         raise MLMError("No held-out blocks to mask.")
     if len({len(b) for b in blocks}) != 1:
@@ -164,6 +154,8 @@ def fixed_masked_set(blocks: Sequence[Sequence[int]], tokenizer, seed: int = 0,
     collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=mlm_probability,
                                                mask_replace_prob=1.0, random_replace_prob=0.0,
                                                seed=seed)
+    # transformers < 5.19 ignores seed=0 (it tests `if self.seed`): give the generator directly
+    collator.generator = torch.Generator().manual_seed(seed)
     batch = collator([{"input_ids": list(b)} for b in blocks])
     return {"input_ids": batch["input_ids"], "attention_mask": torch.ones_like(batch["input_ids"]),
             "labels": batch["labels"]}
@@ -188,11 +180,11 @@ def masked_logits(model, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                   labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Return vocabulary logits at the labelled (masked) positions only, and their labels.
 
-    Equivalent to ``model(...).logits[labels != -100]`` but the vocabulary projection
+    Equivalent to ``model(...).logits[labels != IGNORE_INDEX]`` but the vocabulary projection
     runs on the masked ~15% of tokens instead of all of them, which roughly halves the
     cost of a small BERT's training step.
     """
-    chosen = labels != -100
+    chosen = labels != IGNORE_INDEX
     if hasattr(model, "cls"):   # BERT-style: encoder, then the prediction head on chosen tokens
         hidden = model.base_model(input_ids=input_ids,
                                   attention_mask=attention_mask).last_hidden_state

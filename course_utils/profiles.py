@@ -1,7 +1,7 @@
 """Profiles: which model, data and device each lesson uses.
 
 ``offline`` (the default) runs on a 2-core CPU with no network, from the assets in
-``data/manifest.json``. ``full`` uses the hub models and datasets of the original
+``course_utils/manifest.json``. ``full`` uses the hub models and datasets of the original
 lessons (BERT, DistilBERT, IMDB, SST-2, Moby-Dick) and a GPU when there is one.
 A model name that is an asset name (``"minilm"``) resolves to the cached asset
 folder; anything else is passed to ``from_pretrained`` unchanged (a hub id or a path).
@@ -17,8 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import assets
-
-GUTENBERG_MOBY_DICK = "https://www.gutenberg.org/cache/epub/2701/pg2701.txt"
 
 
 @dataclass(frozen=True)
@@ -37,6 +35,8 @@ class Profile:
     max_length: int               # truncation length for classification
     batch_size: int               # training batch size that fits the device
     mixed_precision: bool         # fp16/bf16 on a GPU
+    fine_tuning_learning_rate: float  # lesson 05: peak learning rate of full fine-tuning
+    fine_tuning_epochs: float         # lesson 05: epochs of full fine-tuning (1.5: one and a half)
 
 
 PROFILES: dict[str, Profile] = {
@@ -45,6 +45,7 @@ PROFILES: dict[str, Profile] = {
         encoder="minilm", cased_encoder=None, mlm_model="minilm", classifier_model="minilm",
         sentiment_data="reviews", tagging_text="hamlet",
         max_length=128, batch_size=32, mixed_precision=False,
+        fine_tuning_learning_rate=1e-4, fine_tuning_epochs=1.5,
     ),
     "full": Profile(
         name="full", offline=False, device="auto",
@@ -52,6 +53,7 @@ PROFILES: dict[str, Profile] = {
         mlm_model="bert-base-cased", classifier_model="distilbert-base-uncased",
         sentiment_data="imdb", tagging_text="moby-dick",
         max_length=512, batch_size=16, mixed_precision=True,
+        fine_tuning_learning_rate=5e-5, fine_tuning_epochs=2,
     ),
 }
 

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from .atomic import write_text_atomically
 from .paths import artifacts_dir
 
 
@@ -38,11 +38,8 @@ def _results_file(name: str) -> Path:
 
 def save_results(name: str, rows: list[dict[str, Any]], signature: str) -> Path:
     """Save a lesson's result rows with the split signature they belong to (atomically)."""
-    path = _results_file(name)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps({"signature": signature, "rows": rows}, indent=2))
-    os.replace(tmp, path)
-    return path
+    return write_text_atomically(_results_file(name),
+                                 json.dumps({"signature": signature, "rows": rows}, indent=2))
 
 
 def load_results(name: str, signature: str) -> list[dict[str, Any]] | None:

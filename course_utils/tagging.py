@@ -16,7 +16,7 @@ into windows, each with its own special tokens, so no token is lost and nothing 
 Example::
 
     >>> tokenizer = AutoTokenizer.from_pretrained(resolve_model("minilm"))   # doctest: +SKIP
-    >>> lines, corpus = load_tagging_lines("hamlet")                         # doctest: +SKIP
+    >>> lines, corpus = load_tagging_lines("hamlet")   # course_utils.corpora  # doctest: +SKIP
     >>> features, report = encode_lines(tokenizer, lines, scheme="every")    # doctest: +SKIP
     >>> model = TokenTagger.from_pretrained(resolve_model("minilm"))         # doctest: +SKIP
     >>> predict_words(model, tokenizer, "To be, or not to be")               # doctest: +SKIP
@@ -25,136 +25,26 @@ Example::
 
 from __future__ import annotations
 
-import os
-import re
 import string
-import tempfile
 import unicodedata
-import urllib.request
-from collections import Counter
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from .training import IGNORE_INDEX
 
 LETTERS = string.ascii_lowercase
 NON_LETTER = "0"
 ID2LABEL: dict[int, str] = {0: NON_LETTER, **{i + 1: letter for i, letter in enumerate(LETTERS)}}
 LABEL2ID: dict[str, int] = {label: i for i, label in ID2LABEL.items()}
 NUM_LABELS = len(ID2LABEL)
-IGNORE_INDEX = -100
 SCHEMES = ("every", "first")
-TEXT_SOURCES = ("hamlet", "moby-dick")
 
 
 class TaggingError(ValueError):
     """Bad input to the tagging helpers, explained with a fix."""
-
-
-# ---------------------------------------------------------------- the texts
-@dataclass
-class CorpusReport:
-    """What reading a text kept, and how many lines of each other kind it dropped."""
-
-    source: str
-    kept: int
-    dropped: dict[str, int] = field(default_factory=dict)
-
-    def __str__(self) -> str:
-        dropped = ", ".join(f"{n} {kind}" for kind, n in self.dropped.items()) or "nothing"
-        return f"{self.source}: kept {self.kept} lines; dropped {dropped}"
-
-
-STAGE_WORDS = re.compile(r"(^Re-enter|\bEnter|\bExit|\bExeunt)\b")
-PLAY_HEADERS = re.compile(r"^(ACT|SCENE)\b")
-BRACKETED = re.compile(r"\[[^\]]*\]")
-
-
-def _hamlet_line_kind(line: str, next_line: str, before_first_act: bool) -> str:
-    """Return what one stripped line of the play is: header, speaker, stage direction, spoken."""
-    if before_first_act or PLAY_HEADERS.match(line):
-        return "headers"
-    if any(c.isalpha() for c in line) and line == line.upper():
-        return "speaker names"                      # "HAMLET", "KING CLAUDIUS"
-    if STAGE_WORDS.search(line) or not next_line or BRACKETED.fullmatch(line):
-        return "stage directions"                   # the file ends each direction with a blank line
-    return "spoken"
-
-
-def read_hamlet_lines(path: str | Path | None = None) -> tuple[list[str], CorpusReport]:
-    """Return the spoken lines of Hamlet (no speaker names, stage directions or headers)."""
-    from .assets import asset_path
-
-    raw = Path(path or asset_path("hamlet")).read_text(encoding="utf-8").splitlines()
-    stripped = [line.strip() for line in raw] + [""]
-    first_act = next((i for i, line in enumerate(stripped) if line.startswith("ACT ")), 0)
-    lines, dropped = [], Counter()
-    for i, line in enumerate(stripped[:-1]):
-        if not line:
-            continue
-        kind = _hamlet_line_kind(line, stripped[i + 1], i < first_act)
-        spoken = " ".join(BRACKETED.sub(" ", line).split()) if kind == "spoken" else ""
-        if spoken:
-            lines.append(spoken)
-        else:
-            dropped[kind if kind != "spoken" else "stage directions"] += 1
-    return lines, CorpusReport("hamlet", len(lines), dict(dropped))
-
-
-def fetch_text(url: str, destination: Path) -> Path:
-    """Download ``url`` to ``destination`` once (atomically) and return the path."""
-    if destination.exists():
-        return destination
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.")
-    try:
-        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
-            out.write(response.read())
-        os.replace(temporary, destination)
-    except OSError as err:
-        Path(temporary).unlink(missing_ok=True)
-        raise TaggingError(f"Could not download {url} ({err}). Use the offline profile "
-                           f"(Hamlet), or put the text at {destination} yourself.") from err
-    return destination
-
-
-def read_gutenberg_lines(path: str | Path,
-                         source: str = "gutenberg") -> tuple[list[str], CorpusReport]:
-    """Return the non-empty lines of a Project Gutenberg book, without its licence and headings."""
-    raw = Path(path).read_text(encoding="utf-8-sig").splitlines()
-    start = next((i + 1 for i, line in enumerate(raw) if line.startswith("*** START OF")), 0)
-    end = next((i for i, line in enumerate(raw) if line.startswith("*** END OF")), len(raw))
-    lines, dropped = [], Counter({"licence and front matter": start + len(raw) - end})
-    for line in raw[start:end]:
-        line = " ".join(line.split())
-        if not line:
-            continue
-        if re.match(r"^(CHAPTER|Chapter|ETYMOLOGY|EXTRACTS|Epilogue)\b", line):
-            dropped["headings"] += 1
-        else:
-            lines.append(line)
-    return lines, CorpusReport(source, len(lines), dict(dropped))
-
-
-def load_tagging_lines(source: str = "hamlet") -> tuple[list[str], CorpusReport]:
-    """Return the lines to tag: ``"hamlet"``, ``"moby-dick"`` (downloaded once) or a .txt path."""
-    if source == "hamlet":
-        return read_hamlet_lines()
-    if source == "moby-dick":
-        from .paths import artifacts_dir
-        from .profiles import GUTENBERG_MOBY_DICK
-
-        path = fetch_text(GUTENBERG_MOBY_DICK, artifacts_dir("texts") / "moby-dick.txt")
-        return read_gutenberg_lines(path, source="moby-dick")
-    path = Path(source)
-    if not path.is_file():
-        raise TaggingError(f"Unknown text {source!r}: use one of {', '.join(TEXT_SOURCES)} "
-                           "or the path of a UTF-8 .txt file with one example per line.")
-    raw = path.read_text(encoding="utf-8").splitlines()
-    lines = [" ".join(line.split()) for line in raw if line.strip()]
-    return lines, CorpusReport(path.name, len(lines), {"empty lines": len(raw) - len(lines)})
 
 
 # ---------------------------------------------------------------- labels and alignment
@@ -283,20 +173,20 @@ class TokenTagger(nn.Module):
         self.freeze_encoder(freeze_encoder)
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str, **kwargs) -> "TokenTagger":
+    def from_pretrained(cls, name_or_path: str, **kwargs) -> TokenTagger:
         """Load the encoder with ``AutoModel`` and put a fresh head on it."""
         from transformers import AutoModel
 
         return cls(AutoModel.from_pretrained(name_or_path), **kwargs)
 
-    def freeze_encoder(self, frozen: bool = True) -> "TokenTagger":
+    def freeze_encoder(self, frozen: bool = True) -> TokenTagger:
         """Stop (or restart) training the encoder; a frozen encoder also stays in eval mode."""
         self.encoder_frozen = frozen
         self.encoder.requires_grad_(not frozen)
         self.train(self.training)
         return self
 
-    def train(self, mode: bool = True) -> "TokenTagger":
+    def train(self, mode: bool = True) -> TokenTagger:
         """Set train/eval mode, keeping a frozen encoder's dropout off."""
         super().train(mode)
         if getattr(self, "encoder_frozen", False):

@@ -7,7 +7,7 @@ with a ``labels`` entry, as ``DataCollatorWithPadding`` (or a token collator) ma
 Example::
 
     >>> optimizer = make_optimizer(model, lr=1e-4, weight_decay=0.01)             # doctest: +SKIP
-    >>> scheduler = make_scheduler(optimizer, len(train_loader) * 2, warmup_ratio=0.1)  # doctest: +SKIP
+    >>> scheduler = make_scheduler(optimizer, len(train_loader) * 2)               # doctest: +SKIP
     >>> history = fit(model, train_loader, valid_loader, 2, optimizer, scheduler)  # doctest: +SKIP
     >>> evaluate(model, test_loader)["accuracy"]                                   # doctest: +SKIP
 """
@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import inspect
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
-from transformers import get_linear_schedule_with_warmup
-from transformers.trainer_pt_utils import LengthGroupedSampler
 
+# The label of positions no loss or accuracy counts (padding, later subwords, unmasked
+# tokens): PyTorch's ``cross_entropy`` skips it by default, and so do the course's loops.
 IGNORE_INDEX = -100
 
 
@@ -78,14 +79,10 @@ def make_scheduler(optimizer: torch.optim.Optimizer, num_training_steps: int,
                             "pass len(train_loader) * epochs.")
     if not 0 <= warmup_ratio < 1:
         raise TrainingError(f"warmup_ratio is a share of the steps in [0, 1), got {warmup_ratio}.")
+    from transformers import get_linear_schedule_with_warmup
+
     warmup_steps = int(round(warmup_ratio * num_training_steps))
     return get_linear_schedule_with_warmup(optimizer, warmup_steps, num_training_steps)
-
-
-def length_grouped_sampler(lengths: Sequence[int], batch_size: int, seed: int = 0):
-    """Return a sampler that shuffles, then puts texts of similar length in the same batch."""
-    generator = torch.Generator().manual_seed(seed)
-    return LengthGroupedSampler(batch_size, lengths=list(lengths), generator=generator)
 
 
 def check_num_labels(model: nn.Module, label_ids: Iterable[int]) -> None:
@@ -114,7 +111,8 @@ def _logits(output) -> torch.Tensor:
                         "or an output with .logits.")
 
 
-def compute_loss(model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+def compute_loss(model: nn.Module,
+                 batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     """Return (mean loss over labelled positions, logits) for one batch with ``labels``."""
     if "labels" not in batch:
         raise TrainingError(f"The batch has keys {sorted(batch)} but no 'labels'.")
@@ -219,7 +217,11 @@ def evaluate(model: nn.Module, loader, device="cpu", progress: bool = False) -> 
 
 @dataclass
 class History:
-    """Per-epoch training record, the best epoch (1-based) and the training time."""
+    """What one training loop recorded per epoch, the epoch whose weights were kept, the times.
+
+    ``fit`` fills every list; ``models.train_head`` fills the train loss, the validation
+    accuracy (when given validation data) and the times.
+    """
 
     train_loss: list[float] = field(default_factory=list)
     train_accuracy: list[float] = field(default_factory=list)
@@ -227,7 +229,7 @@ class History:
     valid_accuracy: list[float] = field(default_factory=list)
     epoch_seconds: list[float] = field(default_factory=list)
     train_seconds: list[float] = field(default_factory=list)
-    best_epoch: int = 0
+    best_epoch: int | None = None   # 1-based epoch whose weights were kept; None: the last
 
     @property
     def seconds(self) -> float:
@@ -242,15 +244,18 @@ class History:
     @property
     def best_valid_accuracy(self) -> float:
         """Return the validation accuracy of the kept epoch."""
+        if self.best_epoch is None:
+            raise TrainingError("No epoch was chosen as best: train with validation data "
+                                "(and keep_best=True for train_head).")
         return self.valid_accuracy[self.best_epoch - 1]
 
     def table(self):
-        """Return the history as a pandas DataFrame, one row per epoch."""
+        """Return the recorded curves as a pandas DataFrame, one row per epoch."""
         import pandas as pd
 
-        frame = pd.DataFrame({"train loss": self.train_loss, "train accuracy": self.train_accuracy,
-                              "valid loss": self.valid_loss,
-                              "valid accuracy": self.valid_accuracy})
+        columns = {"train loss": self.train_loss, "train accuracy": self.train_accuracy,
+                   "valid loss": self.valid_loss, "valid accuracy": self.valid_accuracy}
+        frame = pd.DataFrame({name: values for name, values in columns.items() if values})
         frame.index = pd.RangeIndex(1, len(frame) + 1, name="epoch")
         return frame
 
@@ -284,51 +289,3 @@ def fit(model: nn.Module, train_loader, valid_loader, epochs: int, optimizer: to
         model.load_state_dict(best_state)
     return history
 
-
-def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
-    """Return the number of (trainable) parameters."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
-
-
-def relative_change(before: dict[str, torch.Tensor], model: nn.Module) -> dict[str, float]:
-    """Return ||after - before|| / ||before|| per parameter name (use a state_dict copy as before)."""
-    changes = {}
-    for name, parameter in model.named_parameters():
-        if name not in before:
-            continue
-        old = before[name].float()
-        delta = (parameter.detach().cpu().float() - old).norm()
-        changes[name] = float(delta / old.norm().clamp_min(1e-12))
-    return changes
-
-
-def layer_name(parameter_name: str) -> str:
-    """Return the layer a parameter belongs to: ``embeddings``, ``layer 3``, ``classifier``, ..."""
-    parts = parameter_name.split(".")
-    if "layer" in parts:
-        index = parts.index("layer")
-        if index + 1 < len(parts) and parts[index + 1].isdigit():
-            return f"layer {parts[index + 1]}"
-    if "embeddings" in parts:
-        return "embeddings"
-    base = parts[1] if len(parts) > 2 and parts[0] in {"bert", "distilbert", "roberta", "model"} else parts[0]
-    return base
-
-
-def relative_change_by_layer(before: dict[str, torch.Tensor], model: nn.Module) -> dict[str, float]:
-    """Return ||after - before|| / ||before|| per layer, over all its parameters, in model order."""
-    deltas: dict[str, float] = {}
-    norms: dict[str, float] = {}
-    for name, parameter in model.named_parameters():
-        if name not in before:
-            continue
-        layer = layer_name(name)
-        old = before[name].float()
-        deltas[layer] = deltas.get(layer, 0.0) + float((parameter.detach().cpu().float() - old).pow(2).sum())
-        norms[layer] = norms.get(layer, 0.0) + float(old.pow(2).sum())
-    return {layer: (deltas[layer] / max(norms[layer], 1e-24)) ** 0.5 for layer in deltas}
-
-
-def snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
-    """Return a CPU copy of every parameter, to compare with after training."""
-    return {name: p.detach().to("cpu", copy=True) for name, p in model.named_parameters()}

@@ -9,10 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_utils.data import (REVIEW_CLASSES_WITH_PLOT, DataError, clean_texts, encode_labels,
-                               frame_from_hub_dataset, load_corpus, load_labelled_splits,
-                               load_reviews, min_rows_per_class, read_labelled_csv,
-                               stratified_split)
+from course_utils.data import (
+    DataError,
+    clean_texts,
+    encode_labels,
+    min_rows_per_class,
+    read_labelled_csv,
+    stratified_split,
+)
 
 
 def write_csv(path, rows, columns=("message", "sentiment")):
@@ -110,6 +114,13 @@ def test_empty_file_is_refused(tmp_path):
         read_labelled_csv(path)
 
 
+def test_header_without_rows_says_so(tmp_path):
+    path = tmp_path / "header_only.csv"
+    path.write_text("text,label\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"has a header \(text, label\) but no rows"):
+        read_labelled_csv(path)
+
+
 def test_ragged_rows_are_refused_as_unparseable(tmp_path):
     path = tmp_path / "ragged.csv"
     path.write_text("text,label\nfine,1\nthis, has, commas, unquoted,0\n")
@@ -122,6 +133,21 @@ def test_semicolon_separated_file_is_read(tmp_path):
     path.write_text("texte;note\nbien, vraiment;1\nnul;0\n", encoding="utf-8")
     frame = read_labelled_csv(path, "texte", "note")
     assert frame["text"].tolist() == ["bien, vraiment", "nul"]
+
+
+@pytest.mark.parametrize("separator", ["\t", "|", ","])
+def test_tab_pipe_and_comma_separated_files_are_read(tmp_path, separator):
+    path = tmp_path / "t.csv"
+    path.write_text(f"text{separator}label\nnice; really{separator}1\nbad{separator}0\n",
+                    encoding="utf-8")
+    assert read_labelled_csv(path)["text"].tolist() == ["nice; really", "bad"]
+
+
+def test_single_column_file_is_read_as_comma_separated_and_names_its_columns(tmp_path):
+    path = tmp_path / "one_column.csv"
+    path.write_text("text\nnice\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"Its columns are \['text'\]"):
+        read_labelled_csv(path)
 
 
 def test_compressed_csv_is_read_and_damaged_archive_refused(tmp_path):
@@ -217,7 +243,8 @@ def test_split_is_stratified_reproducible_and_disjoint():
 
 
 def test_class_too_small_to_stratify_is_named():
-    frame = encoded_frame(tweets(30, labels=("a", "b")) + [("rare one", "rare"), ("rare two", "rare")])
+    rare = [("rare one", "rare"), ("rare two", "rare")]
+    frame = encoded_frame(tweets(30, labels=("a", "b")) + rare)
     with pytest.raises(DataError, match="Class 'rare' has only 2 row.*at least 10 per class"):
         stratified_split(frame)
 
@@ -236,48 +263,3 @@ def test_all_one_class_is_refused_by_the_split_too():
     frame = pd.DataFrame({"text": list("abcdef"), "label": ["x"] * 6, "label_id": [0] * 6})
     with pytest.raises(DataError, match="same label"):
         stratified_split(frame)
-
-
-# --- the whole pipeline --------------------------------------------------------------------
-
-def test_review_corpus_splits_have_the_documented_sizes():
-    splits, encoding, report = load_labelled_splits()
-    assert splits.sizes() == {"train": 8925, "valid": 1276, "test": 2551}
-    assert encoding.id2label == {0: "fresh", 1: "rotten"}
-    assert report.n_dropped == 56 and report.n_duplicates == 56
-    assert set(splits.train.columns) == {"text", "label", "label_id"}
-
-
-def test_three_review_classes_include_the_plot_synopses():
-    frame = load_reviews(REVIEW_CLASSES_WITH_PLOT)
-    assert sorted(frame["label"].unique()) == ["fresh", "plot", "rotten"]
-    with pytest.raises(DataError, match="Unknown review classes"):
-        load_reviews(("fresh", "great"))
-
-
-def test_own_csv_with_other_columns_and_labels_runs_through(tmp_path):
-    rows = tweets(20) + [("", 1), ("tweet number 0 about class 1", 1)]
-    path = write_csv(tmp_path / "tweets.csv", rows)
-    splits, encoding, report = load_labelled_splits(str(path), "message", "sentiment", seed=1)
-    assert encoding.id2label == {0: "-1", 1: "0", 2: "1", 3: "2"}
-    assert report.n_empty + report.n_missing_text == 1 and report.n_duplicates == 1
-    assert sum(splits.sizes().values()) == 80
-    assert splits.train["label_id"].between(0, 3).all()
-
-
-def test_unknown_corpus_and_classes_on_a_hub_corpus_are_refused():
-    with pytest.raises(DataError, match="Unknown corpus 'tweets'"):
-        load_corpus("tweets")
-    with pytest.raises(DataError, match="review corpus only"):
-        load_corpus("imdb", REVIEW_CLASSES_WITH_PLOT)
-
-
-def test_hub_dataset_rows_become_label_names():
-    import datasets
-
-    features = datasets.Features({"sentence": datasets.Value("string"),
-                                  "label": datasets.ClassLabel(names=["negative", "positive"])})
-    train = datasets.Dataset.from_dict({"sentence": ["bad", "good"], "label": [0, 1]},
-                                       features=features)
-    frame = frame_from_hub_dataset(datasets.DatasetDict({"train": train}), ("train",))
-    assert frame.to_dict("list") == {"text": ["bad", "good"], "label": ["negative", "positive"]}

@@ -7,9 +7,20 @@ import math
 import pytest
 import torch
 
-from course_utils.mlm import (MLMError, build_training_texts, encode_masked, evaluate_masked_lm,
-                              fixed_masked_set, hamlet_lines, join_lines, mask_positions,
-                              mask_word, masked_logits, pack_into_blocks, top_k_at_masks)
+from course_utils.corpora import hamlet_lines
+from course_utils.mlm import (
+    MLMError,
+    build_training_texts,
+    encode_masked,
+    evaluate_masked_lm,
+    fixed_masked_set,
+    join_lines,
+    mask_positions,
+    mask_word,
+    masked_logits,
+    pack_into_blocks,
+    top_k_at_masks,
+)
 
 
 @pytest.fixture(scope="module")
@@ -58,13 +69,17 @@ def test_top_k_gives_one_sorted_list_per_mask(model, tokenizer):
         assert probs == sorted(probs, reverse=True) and 0 < probs[0] <= 1
 
 
-def test_hamlet_lines_drop_speakers_and_stage_directions(hamlet_txt):
-    lines = hamlet_lines(hamlet_txt)
-    assert "Who's there?" in lines
-    assert "BERNARDO" not in lines and "ACT I" not in lines
-    assert not any(line.startswith("Enter ") for line in lines)
-    assert 3000 <= len(lines) <= 4500
+def test_training_texts_hold_hamlet_in_fours_with_only_entrances_dropped(hamlet_txt):
+    train, heldout = build_training_texts(seed=0)
+    spoken, _ = hamlet_lines(hamlet_txt, stage_directions="entrances")
+    texts = set(train) | set(heldout)
+    assert set(join_lines(spoken)) <= texts
+    assert not set(join_lines(hamlet_lines(hamlet_txt)[0])) <= texts
+
+
+def test_join_lines_joins_consecutive_lines():
     assert join_lines(["a", "b", "c"], 2) == ["a b", "c"]
+    assert join_lines(["a", "b", "c", "d"]) == ["a b c d"]
 
 
 def test_training_texts_split_whole_texts_without_overlap():

@@ -1,4 +1,4 @@
-"""Encoders, freezing, parameter counts and the classifier head, on the real MiniLM."""
+"""Encoders and the classifier head with its training loop, on the real MiniLM."""
 
 from __future__ import annotations
 
@@ -8,12 +8,21 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils.features import encode_texts
-from course_utils.models import (ClassifierHead, LabelCountError, changed_parameters,
-                                 count_parameters, freeze, load_encoder, predict_proba,
-                                 snapshot_parameters, train_head)
-
-MINILM_PARAMETERS = 22_713_216
+from course_utils.features import sentence_vectors
+from course_utils.models import (
+    ClassifierHead,
+    LabelCountError,
+    load_encoder,
+    predict_proba,
+    train_head,
+)
+from course_utils.parameters import (
+    changed_parameters,
+    count_parameters,
+    freeze,
+    snapshot_parameters,
+)
+from course_utils.training import History
 
 
 @pytest.fixture(scope="module")
@@ -35,12 +44,12 @@ def test_load_encoder_uses_the_profile_encoder_by_default():
     assert tokenizer("Hello there")["input_ids"][0] == tokenizer.cls_token_id
 
 
-def test_freeze_moves_every_parameter_to_frozen(minilm):
-    encoder = copy.deepcopy(minilm[1])
-    assert count_parameters(encoder).trainable == MINILM_PARAMETERS
-    freeze(encoder)
-    counts = count_parameters(encoder)
-    assert (counts.trainable, counts.frozen, counts.total) == (0, MINILM_PARAMETERS, MINILM_PARAMETERS)
+def test_an_empty_model_name_means_the_profile_encoder(minilm_dir):
+    from course_utils.models import encoder_name, load_tokenizer
+
+    assert encoder_name("", "offline") == "minilm"
+    assert encoder_name("bert-base-cased", "offline") == "bert-base-cased"
+    assert load_tokenizer(str(minilm_dir)).tokenize("Hello") == ["hello"]
 
 
 def test_head_is_sized_from_the_encoder_config(minilm):
@@ -74,6 +83,9 @@ def test_train_head_learns_and_reports_a_meaningful_loss():
     assert len(history.train_loss) == len(history.valid_accuracy) == 15
     assert history.train_loss[-1] < 0.5 * history.train_loss[0]
     assert history.valid_accuracy[-1] >= 0.95
+    assert isinstance(history, History) and history.best_epoch is None
+    assert len(history.epoch_seconds) == len(history.train_seconds) == 15
+    assert history.seconds >= history.training_seconds > 0
     probs = predict_proba(head, x)
     assert probs.shape == (400, 3) and np.allclose(probs.sum(1), 1, atol=1e-5)
 
@@ -96,7 +108,7 @@ def test_frozen_encoder_does_not_move_while_the_head_trains_through_it(minilm):
     before = snapshot_parameters(encoder)
     head = ClassifierHead.for_encoder(encoder.config, num_labels=2, hidden_size=8)
     head_before = snapshot_parameters(head)
-    train_head(head, lambda batch: encode_texts([texts[i] for i in batch], tokenizer, encoder),
+    train_head(head, lambda batch: sentence_vectors([texts[i] for i in batch], tokenizer, encoder),
                labels, epochs=2, batch_size=3)
     assert changed_parameters(encoder, before) == []
     assert all(p.grad is None for p in encoder.parameters())
@@ -111,5 +123,6 @@ def test_keep_best_ends_with_the_best_validation_epoch():
     final = float((predict_proba(head, valid_x).argmax(1) == valid_y.numpy()).mean())
     assert history.best_epoch == int(np.argmax(history.valid_accuracy)) + 1
     assert final == max(history.valid_accuracy)
+    assert history.best_valid_accuracy == final
     with pytest.raises(ValueError, match="keep_best=True needs valid"):
         train_head(head, x, y, epochs=1, keep_best=True)

@@ -1,4 +1,4 @@
-"""Token tagging helpers: texts, first-letter labels, alignment schemes, the tagger, baselines."""
+"""Token tagging: first-letter labels, alignment schemes, the tagger, baselines (texts: corpora)."""
 
 from __future__ import annotations
 
@@ -8,52 +8,29 @@ import pytest
 import torch
 from transformers import DataCollatorForTokenClassification
 
-from course_utils.tagging import (ID2LABEL, IGNORE_INDEX, NUM_LABELS, TaggingError, TokenTagger,
-                                  align_labels, encode_lines, first_letter_id, flat_labels,
-                                  load_tagging_lines, majority_baseline, per_label_accuracy,
-                                  piece_kinds, predict_words, read_gutenberg_lines, read_hamlet_lines)
+from course_utils.corpora import hamlet_lines
+from course_utils.tagging import (
+    ID2LABEL,
+    NUM_LABELS,
+    TaggingError,
+    TokenTagger,
+    align_labels,
+    encode_lines,
+    first_letter_id,
+    flat_labels,
+    majority_baseline,
+    per_label_accuracy,
+    piece_kinds,
+    predict_words,
+)
+from course_utils.training import IGNORE_INDEX
 
 LONG_WORD_LINE = "The amridodgifier harpooneer sighted a whale."
 
 
 @pytest.fixture(scope="module")
 def hamlet(hamlet_txt):
-    return read_hamlet_lines(hamlet_txt)
-
-
-# ---------------------------------------------------------------- texts
-def test_hamlet_keeps_spoken_lines_and_drops_speakers_directions_headers(hamlet):
-    lines, report = hamlet
-    assert 3900 <= len(lines) == report.kept <= 4300
-    assert "Who's there?" in lines and "Long live the king!" in lines
-    assert not any(line in {"HAMLET", "KING CLAUDIUS", "LORD POLONIUS"} for line in lines)
-    assert not any(line.startswith(("Enter ", "Exit", "Exeunt", "ACT ", "SCENE ")) for line in lines)
-    assert not any("[" in line or "]" in line for line in lines)
-    assert report.dropped["speaker names"] > 1000
-    assert report.dropped["stage directions"] > 150
-    assert report.dropped["headers"] >= 25            # 5 acts, 20 scenes, the title lines
-
-
-def test_gutenberg_reader_strips_licence_and_headings(tmp_path):
-    book = tmp_path / "book.txt"
-    book.write_text("Licence text\n*** START OF THE PROJECT GUTENBERG EBOOK X ***\n\nCHAPTER 1. "
-                    "Loomings.\n\nCall me Ishmael.   Some years ago\n\n*** END OF THE PROJECT "
-                    "GUTENBERG EBOOK X ***\nmore licence\n", encoding="utf-8")
-    lines, report = read_gutenberg_lines(book, source="book")
-    assert lines == ["Call me Ishmael. Some years ago"]
-    assert report.dropped["headings"] == 1
-
-
-def test_text_file_source_drops_empty_lines(tmp_path):
-    path = tmp_path / "lines.txt"
-    path.write_text("one line\n\n   \nanother line\n", encoding="utf-8")
-    lines, report = load_tagging_lines(str(path))
-    assert lines == ["one line", "another line"] and report.dropped == {"empty lines": 2}
-
-
-def test_unknown_text_source_names_the_valid_ones():
-    with pytest.raises(TaggingError, match="hamlet, moby-dick"):
-        load_tagging_lines("war-and-peace")
+    return hamlet_lines(hamlet_txt)
 
 
 # ---------------------------------------------------------------- labels
@@ -158,7 +135,8 @@ def tagger(minilm_dir):
 
 
 def test_tagger_gives_one_row_of_27_logits_per_token_and_ignores_padding(tagger, tokenizer):
-    features, _ = encode_lines(tokenizer, ["Who's there?", "Nay, answer me: stand, and unfold yourself."])
+    features, _ = encode_lines(tokenizer, ["Who's there?",
+                                           "Nay, answer me: stand, and unfold yourself."])
     batch = DataCollatorForTokenClassification(tokenizer)(features)
     assert (batch["labels"][batch["attention_mask"] == 0] == IGNORE_INDEX).all()
     tagger.eval()

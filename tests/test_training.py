@@ -47,7 +47,8 @@ class TinyTagger(nn.Module):
         self.head = nn.Linear(16, 3)
 
     def forward(self, input_ids, attention_mask):
-        return self.head(self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state)
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask)
+        return self.head(hidden.last_hidden_state)
 
 
 def test_no_decay_groups_hold_biases_and_layernorm_weights_only():
@@ -189,6 +190,8 @@ def test_fit_keeps_an_earlier_epoch_when_later_ones_are_worse():
     assert restored == pytest.approx(history.valid_accuracy[history.best_epoch - 1])
     assert restored > history.valid_accuracy[4]
     assert list(history.table().index) == [1, 2, 3, 4, 5]
+    assert list(history.table().columns) == ["train loss", "train accuracy", "valid loss",
+                                             "valid accuracy"]
 
 
 def test_token_loss_and_accuracy_ignore_minus_100_positions():
@@ -234,26 +237,14 @@ def test_label_count_mismatch_is_a_clear_error():
     training.check_num_labels(model, [0, 1, 1, -100])
 
 
-def test_length_grouped_sampler_groups_similar_lengths():
-    lengths = [5, 50, 6, 51, 7, 52, 8, 53] * 25
-    sampler = training.length_grouped_sampler(lengths, batch_size=4, seed=0)
-    order = list(sampler)
-    assert sorted(order) == list(range(len(lengths)))
-    batches = [order[i:i + 4] for i in range(0, len(order), 4)]
-    spreads = [max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in batches]
-    assert sum(s > 10 for s in spreads) <= 5          # of 50 batches; random order mixes ~44
+def test_history_without_validation_has_no_best_epoch_and_a_table_of_what_it_recorded():
+    history = training.History(train_loss=[0.9, 0.5], epoch_seconds=[1.0, 2.0],
+                               train_seconds=[0.5, 1.5])
+    assert history.seconds == 3.0 and history.training_seconds == 2.0
+    assert list(history.table().columns) == ["train loss"]
+    with pytest.raises(training.TrainingError, match="No epoch was chosen"):
+        _ = history.best_valid_accuracy
 
 
-def test_layer_changes_are_zero_for_frozen_embeddings_and_positive_elsewhere():
-    model = tiny_bert()
-    for p in model.bert.embeddings.parameters():
-        p.requires_grad = False
-    before = training.snapshot(model)
-    optimizer = training.make_optimizer(model, lr=1e-3)
-    training.train_one_epoch(model, toy_batches(n_batches=2), optimizer, progress=False)
-    changes = training.relative_change_by_layer(before, model)
-    assert list(changes) == ["embeddings", "layer 0", "layer 1", "pooler", "classifier"]
-    assert changes["embeddings"] == 0.0
-    assert all(changes[name] > 0 for name in changes if name != "embeddings")
-    assert training.layer_name("distilbert.transformer.layer.5.ffn.lin1.weight") == "layer 5"
-    assert training.layer_name("pre_classifier.weight") == "pre_classifier"
+def test_ignore_index_is_what_cross_entropy_skips():
+    assert training.IGNORE_INDEX == nn.CrossEntropyLoss().ignore_index == -100
