@@ -1,8 +1,8 @@
 """Record the numbers a notebook reports, so the batch runner and the tests can read them.
 
 ``record(name, value)`` prints the value and stores it in the cell's output metadata
-under ``course_metric``; ``read_metrics(path)`` reads them back from an executed
-notebook. Values are JSON numbers, strings, booleans, or a flat dict of those.
+under ``course_metric`` (``notebook.METRIC_KEY``); ``read_metrics(path)`` reads them back
+from an executed notebook. Values are JSON numbers, strings, booleans, or a flat dict of those.
 
 Example::
 
@@ -17,8 +17,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-METADATA_KEY = "course_metric"
-RECORDED: dict[str, Any] = {}
+from .notebook import METRIC_KEY
 
 
 def _plain(value: Any) -> Any:
@@ -56,14 +55,13 @@ def record(name: str, value: Any, digits: int = 4) -> None:
     if not name.isidentifier():
         raise ValueError(f"Metric names are identifiers like 'test_accuracy', not {name!r}.")
     value = _rounded(value, digits)
-    RECORDED[name] = value
     if not _in_notebook():
         print(f"{name} = {value!r}")
         return
     from IPython.display import display
 
     display({"text/plain": f"{name} = {value!r}"},
-            metadata={METADATA_KEY: {"name": name, "value": value}}, raw=True)
+            metadata={METRIC_KEY: {"name": name, "value": value}}, raw=True)
 
 
 def read_metrics(notebook: str | Path) -> dict[str, Any]:
@@ -72,7 +70,7 @@ def read_metrics(notebook: str | Path) -> dict[str, Any]:
     metrics: dict[str, Any] = {}
     for cell in nb.get("cells", []):
         for output in cell.get("outputs", []):
-            entry = output.get("metadata", {}).get(METADATA_KEY)
+            entry = output.get("metadata", {}).get(METRIC_KEY)
             if entry:
                 metrics[entry["name"]] = entry["value"]
     return metrics

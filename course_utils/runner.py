@@ -4,10 +4,25 @@ Each notebook is executed into ``runs/<timestamp>/`` (with ``runs/latest`` point
 the newest run); a failing notebook is reported and the batch goes on. The summary
 (``summary.json`` and ``summary.md``) lists per notebook its status, wall time, peak
 memory of its kernel, the error if any, and the metrics it recorded with ``record()``.
+``notebooks/`` and ``runs/`` are those of the checkout that holds the package, or of the
+current folder when the package is installed from elsewhere.
+
+Paths in parameters mean what the user means. A parameter holds a path when its name ends
+in ``_path``, ``_file`` or ``_dir``, or when its comment in the notebook's parameters cell
+says ``path`` (lesson 06: ``text_source = ""  # ...; or a .txt path``). Its value is made
+absolute against the folder the runner was started from (the kernel runs in the notebook's
+folder), before any kernel starts: ``*_path`` / ``*_file`` values, and values of a
+commented parameter that look like a path (a folder separator, a leading ``~`` or ``.``,
+a suffix such as ``.txt``), must name an existing file, else the run stops with the
+absolute path tried. ``*_dir`` values name folders a lesson writes and need not exist.
+An empty value (the lesson's default) and a plain name (``text_source=hamlet``) are
+passed on unchanged.
 
 Example::
 
-    >>> run_lessons(only=["01"], parameters={"seed": 1})      # doctest: +SKIP
+    >>> run = run_lessons(only=["03"], parameters={"data_path": "my.csv"})   # doctest: +SKIP
+    >>> run.folder, [r.status for r in run.results]                          # doctest: +SKIP
+    (PosixPath('runs/20261201-163000'), ['ok'])
 """
 
 from __future__ import annotations
@@ -15,31 +30,38 @@ from __future__ import annotations
 import ast
 import json
 import os
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import papermill
-import psutil
-
-from .paths import REPO_ROOT
+from .atomic import write_text_atomically
+from .notebook import (
+    BATCH_KERNEL_ENV,
+    NotebookError,
+    cleaned,
+    course_folder,
+    execute,
+    lesson_notebooks,
+    readable_notebook,
+    select_notebooks,
+    write_notebook,
+)
 from .record import read_metrics
+from .resources import PeakMemory
 
-NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+NOTEBOOK_DIR = course_folder("notebooks")  # the default folder of lessons, when imported
+PATH_SUFFIXES = ("_path", "_file", "_dir")
+PATH_COMMENT = re.compile(r"\bpath\b", re.IGNORECASE)
 
-# A batch run's outputs are read afterwards, not watched: a progress bar redrawn ten times a
-# second would store hundreds of lines per loop. tqdm reads TQDM_* variables as its defaults,
-# so the kernel (which inherits this environment) redraws its bars at most once a minute.
-BATCH_KERNEL_ENV = {"TQDM_MININTERVAL": "60"}
+__all__ = ["LessonRun", "NotebookResult", "RunnerError", "check_parameters", "lesson_notebooks",
+           "parse_parameter", "path_parameters", "resolve_path_parameters", "run_lessons",
+           "run_notebook", "select_notebooks"]
 
 
-class RunnerError(ValueError):
-    """Bad input to the batch runner (selector, parameter), explained with a fix."""
+class RunnerError(NotebookError):
+    """Bad input to the batch runner (selector, parameter, path), explained with a fix."""
 
 
 @dataclass
@@ -55,24 +77,12 @@ class NotebookResult:
     output: str = ""
 
 
-def lesson_notebooks(folder: Path = NOTEBOOK_DIR) -> list[Path]:
-    """Return the numbered lesson notebooks, in order."""
-    return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
+@dataclass
+class LessonRun:
+    """One batch run: the folder holding its notebooks and summary, and each notebook's result."""
 
-
-def select_notebooks(only: list[str] | None, folder: Path = NOTEBOOK_DIR) -> list[Path]:
-    """Return the notebooks whose number or name matches a selector ("01", "02_masked...")."""
-    available = lesson_notebooks(folder)
-    if not only:
-        return available
-    chosen = []
-    for selector in only:
-        matches = [p for p in available if p.stem == selector or p.stem.split("_")[0] == selector]
-        if not matches:
-            names = ", ".join(p.stem for p in available)
-            raise RunnerError(f"No notebook matches {selector!r}. Use a number or a name: {names}.")
-        chosen.extend(m for m in matches if m not in chosen)
-    return sorted(chosen)
+    folder: Path
+    results: list[NotebookResult]
 
 
 def parse_parameter(text: str) -> tuple[str, Any]:
@@ -89,94 +99,74 @@ def parse_parameter(text: str) -> tuple[str, Any]:
     return key, value
 
 
-def check_parameters(notebook: Path, parameters: dict[str, Any]) -> None:
+def declared_parameters(notebook: Path) -> dict[str, dict[str, str]]:
+    """Return the parameters a notebook's ``parameters`` cell declares, with their comments."""
+    import papermill
+
+    return papermill.inspect_notebook(str(notebook))
+
+
+def check_parameters(notebook: Path, parameters: dict[str, Any],
+                     declared: dict[str, Any] | None = None) -> None:
     """Raise if a parameter is not declared in the notebook's ``parameters`` cell."""
-    declared = papermill.inspect_notebook(str(notebook))
+    declared = declared_parameters(notebook) if declared is None else declared
     unknown = sorted(set(parameters) - set(declared))
     if unknown:
         raise RunnerError(f"{notebook.stem} does not declare parameter(s) {unknown}. "
                           f"Its parameters are: {', '.join(declared) or 'none'}.")
 
 
-class _PeakMemory:
-    """Poll the resident memory of this process's children (the kernel) in a thread."""
-
-    def __init__(self, interval: float = 0.25) -> None:
-        self.interval, self.peak, self._stop = interval, 0, threading.Event()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-
-    def _poll(self) -> None:
-        me = psutil.Process()
-        while not self._stop.is_set():
-            total = 0
-            for child in me.children(recursive=True):
-                try:
-                    total += child.memory_info().rss
-                except psutil.Error:
-                    pass
-            self.peak = max(self.peak, total)
-            self._stop.wait(self.interval)
-
-    def __enter__(self) -> "_PeakMemory":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
+def path_parameters(declared: dict[str, dict[str, str]]) -> set[str]:
+    """Return the declared parameters that hold paths (by name suffix or by their comment)."""
+    return {name for name, about in declared.items()
+            if name.endswith(PATH_SUFFIXES) or PATH_COMMENT.search(about.get("help") or "")}
 
 
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    """Set environment variables (inherited by kernels started inside), then restore them."""
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+def _looks_like_path(value: str) -> bool:
+    return ("/" in value or os.sep in value or value.startswith(("~", "."))
+            or Path(value).suffix != "")
 
 
-def _describe_failure(err: Exception) -> str:
-    cell = getattr(err, "exec_count", None)
-    index = getattr(err, "cell_index", None)
-    where = f"cell {index}" if index is not None else "a cell"
-    if cell is not None:
-        where += f" (In [{cell}])"
-    source = (getattr(err, "source", "") or "").strip().splitlines()
-    if source:
-        where += f" starting {source[0][:60]!r}"
-    ename, evalue = getattr(err, "ename", type(err).__name__), getattr(err, "evalue", str(err))
-    return f"{where}: {ename}: {evalue}".strip()
+def resolve_path_parameters(parameters: dict[str, Any], names: set[str],
+                            cwd: Path) -> dict[str, Any]:
+    """Return ``parameters`` with the path values of ``names`` made absolute against ``cwd``.
+
+    Raise ``RunnerError`` naming the parameter and the absolute path tried when a file
+    parameter names no file (or a ``*_dir`` parameter names a file).
+    """
+    resolved = dict(parameters)
+    for name in sorted(names & set(parameters)):
+        value = parameters[name]
+        if not isinstance(value, str) or not value.strip():
+            continue  # empty: the lesson's own default
+        by_name = name.endswith(PATH_SUFFIXES)
+        if not by_name and not _looks_like_path(value):
+            continue  # a name the lesson knows, e.g. text_source=hamlet
+        path = Path(os.path.abspath(Path(cwd) / Path(value).expanduser()))
+        where = (f"Relative paths are read from the folder the run was started in ({cwd}): "
+                 "give the path from there, or an absolute path.")
+        if name.endswith("_dir"):
+            if path.exists() and not path.is_dir():
+                raise RunnerError(f"{name}={value}: {path} is a file; {name} names a folder.")
+        elif path.is_dir():
+            raise RunnerError(f"{name}={value}: {path} is a folder; {name} names a file in it.")
+        elif not path.is_file():
+            raise RunnerError(f"{name}={value}: no file at {path}. {where}")
+        resolved[name] = str(path)
+    return resolved
 
 
 def run_notebook(notebook: Path, output: Path, parameters: dict[str, Any],
-                 progress: bool = True, timeout: int | None = None) -> NotebookResult:
-    """Execute one notebook with papermill and return what happened."""
-    start = time.perf_counter()
-    error = None
-    with _PeakMemory() as memory, _environment(BATCH_KERNEL_ENV):
-        try:
-            papermill.execute_notebook(str(notebook), str(output), parameters=parameters,
-                                       cwd=str(notebook.parent), progress_bar=progress,
-                                       execution_timeout=timeout, kernel_name="python3")
-        except Exception as err:  # the batch goes on; the error is reported
-            error = _describe_failure(err)
-    seconds = time.perf_counter() - start
+                 progress: bool = True, timeout: int | None = None,
+                 kernel_name: str = "python3") -> NotebookResult:
+    """Execute one notebook with papermill (in its own folder) and return what happened."""
+    with PeakMemory(children=True) as memory:
+        run = execute(notebook, output, parameters, cwd=notebook.parent, timeout=timeout,
+                      kernel_name=kernel_name, env=BATCH_KERNEL_ENV, progress=progress)
     metrics = read_metrics(output) if output.exists() else {}
-    return NotebookResult(name=notebook.stem, status="failed" if error else "ok",
-                          seconds=round(seconds, 1), peak_rss_mb=round(memory.peak / 2**20, 1),
-                          error=error, metrics=metrics, output=str(output))
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    return NotebookResult(name=notebook.stem, status="ok" if run.status == "ok" else "failed",
+                          seconds=run.seconds, peak_rss_mb=round(memory.peak_mb, 1),
+                          error=run.error, metrics=metrics, output=str(output))
 
 
 def summary_markdown(results: list[NotebookResult], profile: str) -> str:
@@ -197,6 +187,7 @@ def summary_markdown(results: list[NotebookResult], profile: str) -> str:
 
 
 def _link_latest(run_dir: Path) -> None:
+    """Point ``latest`` beside ``run_dir`` at it (a new link renamed over the old one)."""
     latest = run_dir.parent / "latest"
     tmp = run_dir.parent / f".latest-{os.getpid()}"
     if tmp.is_symlink() or tmp.exists():
@@ -208,8 +199,11 @@ def _link_latest(run_dir: Path) -> None:
 def run_lessons(profile: str = "offline", only: list[str] | None = None,
                 parameters: dict[str, Any] | None = None, out: str | Path | None = None,
                 progress: bool = True, timeout: int | None = None,
-                notebook_dir: Path = NOTEBOOK_DIR) -> list[NotebookResult]:
-    """Run the selected lessons, write summary.json / summary.md, return the results."""
+                notebook_dir: Path | None = None, cwd: Path | None = None) -> LessonRun:
+    """Run the selected lessons, write summary.json / summary.md, return the run.
+
+    ``cwd`` (default: the current folder) is where relative paths in ``parameters`` start.
+    """
     from tqdm.auto import tqdm
 
     from .profiles import get_profile
@@ -217,9 +211,13 @@ def run_lessons(profile: str = "offline", only: list[str] | None = None,
     get_profile(profile)  # fail early on a typo
     notebooks = select_notebooks(only, notebook_dir)
     shared = {"profile": profile, **(parameters or {})}
+    paths: set[str] = set()
     for notebook in notebooks:  # every parameter must be declared before anything runs
-        check_parameters(notebook, shared)
-    runs_root = Path(out) if out else REPO_ROOT / "runs"
+        declared = declared_parameters(notebook)
+        check_parameters(notebook, shared, declared)
+        paths |= path_parameters(declared)
+    shared = resolve_path_parameters(shared, paths, Path(cwd) if cwd else Path.cwd())
+    runs_root = Path(out) if out else course_folder("runs")
     run_dir = runs_root / datetime.now().strftime("%Y%m%d-%H%M%S")
     run_dir.mkdir(parents=True, exist_ok=False)
     _link_latest(run_dir)
@@ -231,34 +229,26 @@ def run_lessons(profile: str = "offline", only: list[str] | None = None,
         results.append(result)
         summary = {"profile": profile, "parameters": shared,
                    "notebooks": [asdict(r) for r in results]}
-        _atomic_write(run_dir / "summary.json", json.dumps(summary, indent=2))
-        _atomic_write(run_dir / "summary.md", summary_markdown(results, profile))
-    return results
+        write_text_atomically(run_dir / "summary.json", json.dumps(summary, indent=2))
+        write_text_atomically(run_dir / "summary.md", summary_markdown(results, profile))
+    return LessonRun(run_dir, results)
 
 
-def strip_run_metadata(path: Path) -> None:
-    """Remove papermill's per-run timestamps so re-executed notebooks diff cleanly."""
-    import nbformat
+def refresh_notebooks(only: list[str] | None = None, progress: bool = True,
+                      notebook_dir: Path | None = None) -> list[NotebookResult]:
+    """Re-execute lesson notebooks in place with their default parameters (offline profile).
 
-    nb = nbformat.read(str(path), as_version=4)
-    nb.metadata.pop("papermill", None)
-    for cell in nb.cells:
-        cell.metadata.pop("papermill", None)
-        cell.metadata.pop("execution", None)
-    nbformat.write(nb, str(path))
-
-
-def refresh_notebooks(only: list[str] | None = None, progress: bool = True) -> list[NotebookResult]:
-    """Re-execute lesson notebooks in place with their default parameters (offline profile)."""
+    A notebook is replaced only when its run succeeded, and without papermill's run metadata,
+    so re-executed notebooks diff cleanly; a failed run is kept under ``notebooks/.executing``.
+    """
     results = []
-    for notebook in select_notebooks(only):
-        staging_dir = notebook.parent / ".executing"  # hidden: never collected by pytest
-        staging_dir.mkdir(exist_ok=True)
-        staged = staging_dir / notebook.name
+    for notebook in select_notebooks(only, notebook_dir):
+        staged = notebook.parent / ".executing" / notebook.name  # hidden: pytest skips it
         result = run_notebook(notebook, staged, {}, progress)
-        if result.status == "ok":
-            strip_run_metadata(staged)
-            os.replace(staged, notebook)
-        result.output = str(notebook if result.status == "ok" else staged)
+        executed = readable_notebook(staged) if result.status == "ok" else None
+        if executed is not None:
+            write_notebook(cleaned(executed, keep_outputs=True), notebook)
+            staged.unlink()
+        result.output = str(notebook if executed is not None else staged)
         results.append(result)
     return results

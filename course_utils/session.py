@@ -34,10 +34,9 @@ def default_threads() -> int:
     """Return ``$COURSE_THREADS`` or the number of cores this process may use."""
     if os.environ.get(THREADS_ENV):
         return max(1, int(os.environ[THREADS_ENV]))
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # macOS
-        return max(1, os.cpu_count() or 1)
+    from .resources import usable_cores
+
+    return usable_cores()
 
 
 def seed_everything(seed: int) -> None:
@@ -81,6 +80,11 @@ def in_colab() -> bool:
     return "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
 
 
+def in_kaggle() -> bool:
+    """Return True inside a Kaggle notebook."""
+    return "KAGGLE_KERNEL_RUN_TYPE" in os.environ
+
+
 def quiet_libraries() -> None:
     """Silence progress bars and advisory warnings that would clutter lesson outputs."""
     import datasets
@@ -104,9 +108,9 @@ def setup(profile: str = "offline", seed: int = 0, threads: int | None = None,
         os.environ.setdefault(key, value)
     if chosen.offline:
         os.environ.update(OFFLINE_ENV)
+    import datasets
     import torch
     import transformers
-    import datasets
 
     n_threads = set_threads(threads)
     seed_everything(seed)
@@ -119,4 +123,8 @@ def setup(profile: str = "offline", seed: int = 0, threads: int | None = None,
               f"device {device.type}, {n_threads} CPU threads | seed {seed}")
         if device.type == "cpu" and chosen.device == "auto" and in_colab():
             print(COLAB_GPU_HINT)
+        if in_colab():
+            from .colab import drive_hint
+
+            print(drive_hint())
     return device

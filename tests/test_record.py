@@ -6,7 +6,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from course_utils.record import METADATA_KEY, read_metrics, record
+from course_utils.notebook import METRIC_KEY
+from course_utils.record import read_metrics, record
 
 
 def test_record_outside_a_notebook_prints_the_rounded_value(capsys):
@@ -35,7 +36,7 @@ def test_record_refuses_names_that_are_not_identifiers():
 def test_read_metrics_takes_the_last_value_of_each_name(tmp_path):
     def metric(name, value):
         return new_output("display_data", data={"text/plain": f"{name} = {value}"},
-                          metadata={METADATA_KEY: {"name": name, "value": value}})
+                          metadata={METRIC_KEY: {"name": name, "value": value}})
 
     cell = new_code_cell("...", outputs=[metric("a", 1), metric("b", 2.5), metric("a", 3)])
     path = tmp_path / "nb.ipynb"

@@ -35,7 +35,8 @@ def test_setup_prints_versions_profile_and_device(capsys):
     device = setup(profile="offline", threads=1, seed=0)
     line = capsys.readouterr().out
     assert device.type == "cpu"
-    assert f"torch {torch.__version__}" in line and "profile offline" in line and "device cpu" in line
+    assert (f"torch {torch.__version__}" in line and "profile offline" in line
+            and "device cpu" in line)
 
 
 def test_colab_without_gpu_gets_the_menu_to_click(monkeypatch, capsys):
