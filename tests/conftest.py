@@ -1,20 +1,19 @@
-"""Shared fixtures: the real offline assets, and a papermill runner for lesson notebooks."""
+"""Shared fixtures: the real offline assets, and a papermill runner for lesson notebooks.
+
+The session-wide rules (offline hub libraries, temporary ``COURSE_ARTIFACTS`` for every kernel,
+the guard on the learner's folders, nbval's recorded metrics) live in the repository's root
+``conftest.py``, which also applies when only notebooks are tested.
+"""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-# Tests never use the network: the hub libraries are told so before they are imported.
-os.environ.update({"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
-                   "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-                   "KERAS_BACKEND": "torch"})
-
-from course_utils import assets  # noqa: E402
-from course_utils.record import read_metrics  # noqa: E402
-from course_utils.runner import NOTEBOOK_DIR, run_notebook, select_notebooks  # noqa: E402
+from course_utils import assets
+from course_utils.record import read_metrics
+from course_utils.runner import NOTEBOOK_DIR, run_notebook, select_notebooks
 
 
 @pytest.fixture(scope="session")
@@ -54,23 +53,18 @@ def hamlet_txt() -> Path:
     return assets.asset_path("hamlet", fetch_missing=False)
 
 
-@pytest.fixture(scope="session")
-def session_artifacts(tmp_path_factory) -> Path:
-    """Return a per-session folder for lesson outputs, so tests never touch the user's."""
-    return tmp_path_factory.mktemp("artifacts")
-
-
 @pytest.fixture
-def run_lesson(tmp_path, session_artifacts, monkeypatch):
+def run_lesson(tmp_path, monkeypatch):
     """Execute a lesson with papermill and other parameters; return its recorded metrics.
 
-    Usage: ``metrics = run_lesson("03", data_path=str(csv), seed=1)``. The executed
-    notebook is kept at ``tmp_path / <name>.ipynb``; a failing cell fails the test with
-    the notebook's error.
+    Usage: ``metrics = run_lesson("03", data_path=str(csv), seed=1)``. The kernel writes its
+    outputs into ``artifacts`` (default: ``tmp_path / "artifacts"``, this test's own folder,
+    never nbval's or the learner's). The executed notebook is kept at
+    ``tmp_path / <name>.ipynb``; a failing cell fails the test with the notebook's error.
     """
 
     def _run(selector: str, artifacts: Path | None = None, **parameters) -> dict:
-        monkeypatch.setenv("COURSE_ARTIFACTS", str(artifacts or session_artifacts))
+        monkeypatch.setenv("COURSE_ARTIFACTS", str(artifacts or tmp_path / "artifacts"))
         (notebook,) = select_notebooks([selector], NOTEBOOK_DIR)
         output = tmp_path / notebook.name
         result = run_notebook(notebook, output, parameters, progress=False)

@@ -1,4 +1,5 @@
-"""Lesson 03 run by papermill on a CSV of its own: other column names, labels -1/0/1/2, bad rows."""
+"""Lesson 03: the default run's split (nbval's, in this session), and papermill runs on a CSV of
+its own (other column names, labels -1/0/1/2, bad rows) and on a CSV missing a column."""
 
 from __future__ import annotations
 
@@ -6,11 +7,22 @@ import nbformat
 import pandas as pd
 import pytest
 
-from course_utils.data import load_reviews
+from course_utils.corpora import load_reviews
 from course_utils.runner import NOTEBOOK_DIR, run_notebook, select_notebooks
 
 PER_CLASS = 40
 LABELS = (-1, 0, 1, 2)
+
+pytestmark = pytest.mark.notebook
+
+
+def test_lesson_03_default_run_splits_and_pads_as_recorded(default_run):
+    metrics = default_run("03")
+    # The split and the cleaning are deterministic (seed 0): exact values, as recorded.
+    assert (metrics["n_train"], metrics["n_valid"], metrics["n_test"]) == (8925, 1276, 2551)
+    assert metrics["n_classes"] == 2 and metrics["n_dropped"] == 56
+    assert 0.77 <= metrics["padding_waste_fixed"] <= 0.81     # recorded: 0.7893
+    assert 0.46 <= metrics["padding_waste_dynamic"] <= 0.50   # recorded: 0.4822
 
 
 @pytest.fixture

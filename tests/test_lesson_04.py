@@ -1,34 +1,40 @@
-"""Lesson 04 run by papermill on subsets: accuracy bands, the cache speed-up band, any CSV.
+"""Lesson 04: the default run's bands (nbval's run, in this session), the feature cache on a rerun,
+and a CSV with three classes and other column names (papermill, small parameters).
 
-Bands come from measured runs of these exact parameters on a 2-core CPU (values in comments),
-with a margin; each can fail: a head that learns nothing scores about 0.55-0.6 (the majority
-class), a cache that does not skip the encoder gives a speed-up near 1 and a slow warm rerun.
+Default-run bands come from the committed notebook's recorded values (in the comments): 2,551 test
+texts give a 95% half-width of about 1.6 points, so accuracies get +/- 3 points; timings get
+generous ceilings, and the cache speed-up a floor (a cache that does not skip the encoder gives
+about 1). A head that learns nothing scores about 0.58 (the majority class).
 """
 
 from __future__ import annotations
 
-import pandas as pd
+import pytest
 
-from course_utils.data import load_reviews
+from course_utils.corpora import load_reviews
 
-SMALL = dict(max_examples=800, head_epochs=15, compare_examples=96, compare_epochs=4)
+pytestmark = pytest.mark.notebook
+
+SMALL = dict(max_examples=400, head_epochs=3, compare_examples=32, compare_epochs=1)
 
 
-def test_lesson_04_on_a_review_subset_meets_its_bands(run_lesson, tmp_path):
-    metrics = run_lesson("04", artifacts=tmp_path / "artifacts", **SMALL)
-    # measured (2-core CPU, contended): head 0.7475, logreg 0.7075, TF-IDF 0.5975, speed-up 4.7
-    assert 0.70 <= metrics["frozen_head_accuracy"] <= 0.82
-    assert 0.65 <= metrics["logreg_accuracy"] <= 0.80
-    assert 0.54 <= metrics["tfidf_accuracy"] <= 0.68
-    # with 800 training texts, pretrained features beat counting words by far (measured: 15 points)
-    assert metrics["frozen_head_accuracy"] - metrics["tfidf_accuracy"] >= 0.07
-    assert 2.5 <= metrics["cache_speedup"] <= 10.0
-    assert metrics["feature_seconds"] > 0 and metrics["head_train_seconds"] > 0
+def test_lesson_04_default_run_meets_its_bands(default_run):
+    metrics = default_run("04")
+    assert 0.75 <= metrics["frozen_head_accuracy"] <= 0.81   # recorded: 0.7824
+    assert 0.75 <= metrics["logreg_accuracy"] <= 0.81        # recorded: 0.7801
+    assert 0.73 <= metrics["tfidf_accuracy"] <= 0.79         # recorded: 0.7593
+    assert 0.77 <= metrics["ensemble_accuracy"] <= 0.83      # recorded: 0.7981
+    assert metrics["cache_speedup"] >= 2.5                   # recorded: 6.8
+    assert 0 < metrics["feature_seconds"] < 600              # recorded: 56.9 (2-core CPU)
+    assert 0 < metrics["head_train_seconds"] < 300           # recorded: 11.1
 
-    # A rerun finds every feature in the disk cache: the encoding time collapses.
+
+def test_lesson_04_rerun_reads_every_feature_from_the_disk_cache(run_lesson, tmp_path):
+    # The default run always starts with an empty cache; only a second run can hit it.
+    first = run_lesson("04", artifacts=tmp_path / "artifacts", **SMALL)
     again = run_lesson("04", artifacts=tmp_path / "artifacts", **SMALL)
-    assert again["feature_seconds"] <= 0.3 * metrics["feature_seconds"]
-    assert again["frozen_head_accuracy"] == metrics["frozen_head_accuracy"]
+    assert again["feature_seconds"] <= 0.3 * first["feature_seconds"]
+    assert again["frozen_head_accuracy"] == first["frozen_head_accuracy"]
 
 
 def test_lesson_04_runs_unchanged_on_a_three_class_csv(run_lesson, tmp_path):

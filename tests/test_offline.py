@@ -3,7 +3,6 @@ hub-loading code works from a locally built hub cache."""
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,8 @@ def blocked_network(tmp_path, monkeypatch):
     """Block every non-loopback connection in processes started from here; return the log."""
     log = tmp_path / "network-attempts.log"
     log.touch()
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(NETBLOCK), os.environ.get("PYTHONPATH")])))
+    paths = [str(NETBLOCK), os.environ.get("PYTHONPATH")]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, paths)))
     monkeypatch.setenv("NETBLOCK_LOG", str(log))
     return log
 
@@ -39,18 +39,22 @@ def test_the_network_block_really_blocks(blocked_network, tmp_path):
     import subprocess
     import sys
 
-    probe = "import socket\ntry:\n    socket.create_connection(('93.184.216.34', 80), timeout=2)\nexcept OSError as e:\n    print('blocked', e)"
+    probe = ("import socket\ntry:\n    socket.create_connection(('93.184.216.34', 80), timeout=2)\n"
+             "except OSError as e:\n    print('blocked', e)")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout
     assert out.startswith("blocked")
     assert "93.184.216.34" in blocked_network.read_text()
 
 
+@pytest.mark.notebook
 def test_lesson_01_runs_offline_with_sockets_blocked(blocked_network, run_lesson):
-    metrics = run_lesson("01", compare_examples=200)
-    assert metrics["n_texts"] == 12808 and metrics["suggested_max_length"] == 64
+    # a subset: the lesson's numbers at full size are nbval's to check (tests/test_lesson_01.py)
+    metrics = run_lesson("01", compare_examples=200, max_examples=2000)
+    assert metrics["n_texts"] == 2000
     assert blocked_network.read_text() == ""
 
 
+@pytest.mark.notebook
 def test_full_profile_loads_hub_names_from_a_local_hub_cache(blocked_network, run_lesson,
                                                               minilm_dir, tmp_path, monkeypatch):
     hf_home = tmp_path / "hf_home"
@@ -62,7 +66,8 @@ def test_full_profile_loads_hub_names_from_a_local_hub_cache(blocked_network, ru
     assert metrics["n_texts"] == 2000
     assert blocked_network.read_text() == ""
     executed = json.loads((tmp_path / "01_tokenization.ipynb").read_text())
-    printed = "".join("".join(o.get("text", "")) for c in executed["cells"] for o in c.get("outputs", []))
+    printed = "".join("".join(o.get("text", ""))
+                      for c in executed["cells"] for o in c.get("outputs", []))
     assert "uncased ['apple']  cased ['apple']" in printed  # the cased branch ran from the cache
 
 

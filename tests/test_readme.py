@@ -23,6 +23,7 @@ def test_readme_results_table_matches_the_recorded_metrics():
         metrics = read_metrics(notebooks[lesson])
         assert len(names) == len(values), line
         for name, value in zip(names, values):
-            assert float(value) == metrics[name], f"README says {name} = {value}, lesson {lesson} recorded {metrics[name]}"
+            assert float(value) == metrics[name], (f"README says {name} = {value}, lesson "
+                                                   f"{lesson} recorded {metrics[name]}")
             quoted += 1
     assert quoted >= 10

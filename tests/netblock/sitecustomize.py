@@ -28,7 +28,8 @@ def _is_loopback(host):
         return False
 
 
-_connect, _connect_ex, _getaddrinfo = socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo
+_connect, _connect_ex, _getaddrinfo = (socket.socket.connect, socket.socket.connect_ex,
+                                       socket.getaddrinfo)
 
 
 def _guard(address):
@@ -50,8 +51,10 @@ def connect_ex(self, address):
 def getaddrinfo(host, *args, **kwargs):
     if host is not None and not _is_loopback(str(host)):
         _note(f"resolve {host}")
-        raise socket.gaierror(socket.EAI_NONAME, f"Name resolution is blocked in this test ({host})")
+        raise socket.gaierror(socket.EAI_NONAME,
+                              f"Name resolution is blocked in this test ({host})")
     return _getaddrinfo(host, *args, **kwargs)
 
 
-socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo = connect, connect_ex, getaddrinfo
+socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo = (connect, connect_ex,
+                                                                       getaddrinfo)
