@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from course_utils.headers import BADGE_IMAGE, INSTALL, ROLE_KEY, colab_url, repository_url
 from course_utils.record import read_metrics
 from course_utils.runner import lesson_notebooks
 
@@ -58,12 +59,24 @@ def test_stored_progress_bars_are_short(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_lesson_has_a_parameters_cell_then_the_setup_cell(path):
+def test_lesson_has_the_install_cell_then_parameters_then_the_setup_cell(path):
     code = [c for c in _cells(path) if c["cell_type"] == "code"]
-    assert "parameters" in code[0]["metadata"].get("tags", [])
-    assert 'profile = "offline"' in "".join(code[0]["source"])
-    setup_cell = "".join(code[1]["source"])
+    assert code[0]["metadata"].get(ROLE_KEY) == INSTALL, "run `python -m course_utils headers`"
+    assert 'find_spec("course_utils") is None' in "".join(code[0]["source"])
+    assert "parameters" in code[1]["metadata"].get("tags", [])
+    assert 'profile = "offline"' in "".join(code[1]["source"])
+    setup_cell = "".join(code[2]["source"])
     assert setup_cell.startswith("import course_utils") and "course_utils.setup(" in setup_cell
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_lesson_opens_with_its_colab_badge(path):
+    first = _cells(path)[0]
+    badge = (f"[![Open In Colab]({BADGE_IMAGE})]"
+             f"({colab_url(repository_url(), path.name)})")
+    assert first["cell_type"] == "markdown" and "".join(first["source"]).startswith(badge)
+    markdown = "".join("".join(c["source"]) for c in _cells(path) if c["cell_type"] == "markdown")
+    assert "OWNER/REPO" not in markdown
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
