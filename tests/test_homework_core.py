@@ -7,9 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from course_utils.homework import EXERCISES, Feedback, check, evaluate, exercise
-from course_utils.homework.core import (EXTRA_MODULES_ENV, LOAD_ERRORS, exercise_sort_key,
-                                        get_exercise, lesson_exercises, load_lesson_checks)
+from course_utils.homework import EXERCISES, Feedback, check, core, evaluate, exercise, hint
+from course_utils.homework.core import (
+    EXTRA_MODULES_ENV,
+    LOAD_ERRORS,
+    exercise_sort_key,
+    get_exercise,
+    lesson_exercises,
+    load_lesson_checks,
+)
 
 FIXTURE_CHECKS = Path(__file__).parent / "fixtures" / "homework" / "lesson99_checks.py"
 
@@ -135,3 +141,49 @@ def test_a_broken_checks_module_does_not_break_the_other_lessons(monkeypatch, tm
     finally:
         monkeypatch.delenv(EXTRA_MODULES_ENV)
         LOAD_ERRORS.pop(str(broken), None)
+
+
+@pytest.fixture
+def fresh_attempts(monkeypatch):
+    """Start every exercise at zero failed attempts, as a new kernel does."""
+    monkeypatch.setattr(core, "FAILED_ATTEMPTS", {})
+
+
+def test_check_shows_the_hint_only_from_the_second_failed_attempt(lesson99, fresh_attempts,
+                                                                   capsys):
+    check("99.1", {"squares": [1, 2]})
+    first = capsys.readouterr().out
+    assert "should hold 5 numbers" in first and 'hint("99.1")' in first
+    assert "list comprehension" not in first
+    check("99.1", {"squares": [1, 2, 3]})
+    second = capsys.readouterr().out
+    assert second.strip().endswith("Hint: Use a list comprehension over range(5).")
+    check("99.2", {"double": lambda x: x})  # attempts are counted per exercise
+    assert "Return 2 * x" not in capsys.readouterr().out
+
+
+def test_a_passing_check_shows_no_hint_and_hint_after_is_a_parameter(lesson99, fresh_attempts,
+                                                                      capsys):
+    check("99.1", {"squares": [0, 1, 4, 9, 16]})
+    assert capsys.readouterr().out.strip() == (
+        "[PASSED] Exercise 99.1: `squares` holds the squares of 0..4.")
+    check("99.1", {"squares": "x"}, hint_after=1)
+    assert "Hint: Use a list comprehension" in capsys.readouterr().out
+    check("99.2", {}, hint_after=3)  # not answered: no hint on the first attempt either
+    out = capsys.readouterr().out
+    assert "Define `double` first" in out and "Return 2 * x" not in out
+
+
+def test_hint_prints_the_hint_at_any_time(lesson99, fresh_attempts, capsys):
+    hint("99.2")
+    assert capsys.readouterr().out.strip() == "Hint for exercise 99.2: Return 2 * x."
+    hint("99.9")
+    assert "There is no exercise '99.9'" in capsys.readouterr().out
+
+
+def test_evaluate_adds_the_hint_for_grading_unless_asked_not_to(lesson99):
+    assert evaluate("99.1", {"squares": [1]}).message.endswith("Hint: Use a list comprehension "
+                                                                "over range(5).")
+    bare = evaluate("99.1", {"squares": [1]}, with_hint=False)
+    assert not bare.passed and "Hint" not in bare.message
+    assert "Hint" not in evaluate("99.2", {}, with_hint=False).message

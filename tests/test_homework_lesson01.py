@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from course_utils.corpora import load_reviews
 from course_utils.homework import evaluate
 
 EXERCISE_TEXTS = ["What a wonderful, warm film!", "Too long."]
@@ -24,10 +25,11 @@ def test_decoding_without_special_tokens_passes(tokenizer):
 
 def test_decoding_with_special_tokens_is_refused(tokenizer):
     batch = tokenizer(EXERCISE_TEXTS, padding=True)
-    verdict = evaluate("01.1", decode_namespace(tokenizer, tokenizer.batch_decode(batch["input_ids"])))
+    verdict = evaluate("01.1", decode_namespace(tokenizer,
+                                                tokenizer.batch_decode(batch["input_ids"])))
     assert not verdict.passed
-    assert "[PAD]" in verdict.message and "special tokens must go" in verdict.message
-    assert "skip_special_tokens=True" in verdict.message  # the hint
+    assert "[CLS]" in verdict.message and "special tokens must go" in verdict.message
+    assert "Hint: Section 3" in verdict.message  # grading feedback carries the hint
 
 
 def test_tokens_instead_of_text_are_refused(tokenizer):
@@ -66,7 +68,7 @@ def test_padded_tensor_batch_passes(tokenizer):
 def test_unpadded_batch_is_refused(tokenizer):
     verdict = evaluate("01.2", batch_namespace(tokenizer, tokenizer(TWO_REVIEWS)))
     assert not verdict.passed and "were not padded" in verdict.message
-    assert "padding=True" in verdict.message  # the hint
+    assert "Hint: Look back at section 4" in verdict.message
 
 
 def test_padding_to_max_length_is_refused(tokenizer):
@@ -93,32 +95,81 @@ def test_other_texts_are_refused(tokenizer):
     assert not verdict.passed and "in that order" in verdict.message
 
 
-def count_namespace(tokenizer, count):
-    return {"tokenizer": tokenizer, "two_reviews": TWO_REVIEWS, "pad_count": count}
+# --- 01.3 choose max_length ----------------------------------------------------------------
+
+def _lengths(tokenizer, texts):
+    return np.array([len(ids) for ids in tokenizer(texts, truncation=True,
+                                                   max_length=tokenizer.model_max_length)
+                     ["input_ids"]])
 
 
-def test_pad_count_passes_as_int_or_scalar_tensor(tokenizer):
-    batch = tokenizer(TWO_REVIEWS, padding=True, return_tensors="pt")
-    as_tensor = (batch["attention_mask"] == 0).sum()
-    for answer in (as_tensor, int(as_tensor), np.int64(as_tensor)):
-        verdict = evaluate("01.3", count_namespace(tokenizer, answer))
-        assert verdict.passed, verdict.message
-    assert 1 <= int(as_tensor) <= 30
+@pytest.fixture(scope="module")
+def snippets():
+    texts = load_reviews()["text"].tolist()[:300]
+    return texts
 
 
-def test_counting_real_tokens_or_all_positions_is_refused(tokenizer):
-    batch = tokenizer(TWO_REVIEWS, padding=True, return_tensors="pt")
-    real = int(batch["attention_mask"].sum())
-    verdict = evaluate("01.3", count_namespace(tokenizer, real))
-    assert not verdict.passed and "number of real tokens" in verdict.message
-    verdict = evaluate("01.3", count_namespace(tokenizer, batch["input_ids"].numel()))
-    assert not verdict.passed and "counts every position" in verdict.message
-    assert "attention mask is 0" in verdict.message  # the hint
+def max_length_namespace(tokenizer, texts, chosen, truncated, padded, lengths=None):
+    lengths = _lengths(tokenizer, texts) if lengths is None else lengths
+    return {"tokenizer": tokenizer, "texts": texts, "lengths": lengths,
+            "chosen_max_length": chosen, "truncated_share": truncated, "padding_share": padded}
 
 
-def test_pad_count_of_wrong_type_is_refused(tokenizer):
-    batch = tokenizer(TWO_REVIEWS, padding=True, return_tensors="pt")
-    for answer, words in ((batch["attention_mask"] == 0, "not a Tensor"), ("3", "not a str"),
-                          (2.5, "whole number"), (True, "not a bool")):
-        verdict = evaluate("01.3", count_namespace(tokenizer, answer))
-        assert not verdict.passed and words in verdict.message, (answer, verdict.message)
+def reference_max_length(lengths):
+    chosen = 8
+    while (lengths > chosen).mean() > 0.01:
+        chosen += 8
+    padded = 1 - float(np.minimum(lengths, chosen).sum()) / (len(lengths) * chosen)
+    return chosen, float((lengths > chosen).mean()), padded
+
+
+def test_01_3_reference_passes_and_is_recomputed_from_the_learners_texts(tokenizer, snippets):
+    lengths = _lengths(tokenizer, snippets)
+    verdict = evaluate("01.3", max_length_namespace(tokenizer, snippets,
+                                                    *reference_max_length(lengths)))
+    assert verdict.passed, verdict.message
+    fewer = snippets[:100]  # other texts, another answer: not a fixed constant
+    answer = reference_max_length(_lengths(tokenizer, fewer))
+    assert evaluate("01.3", max_length_namespace(tokenizer, fewer, *answer)).passed
+    assert answer != reference_max_length(lengths)
+
+
+def test_01_3_a_length_that_cuts_too_much_or_is_not_the_smallest_is_refused(tokenizer, snippets):
+    lengths = _lengths(tokenizer, snippets)
+    chosen, _, _ = reference_max_length(lengths)
+    for other, words in [(chosen - 8, "the limit is 1%"), (chosen + 8, "find the smallest"),
+                         (chosen + 1, "not a multiple of 8")]:
+        cut = float((lengths > other).mean())
+        padded = 1 - float(np.minimum(lengths, other).sum()) / (len(lengths) * other)
+        verdict = evaluate("01.3", max_length_namespace(tokenizer, snippets, other, cut, padded,
+                                                        lengths))
+        assert not verdict.passed and words in verdict.message, verdict.message
+
+
+def test_01_3_measurements_off_or_with_the_usual_mistakes_get_specific_feedback(tokenizer,
+                                                                                snippets):
+    lengths = _lengths(tokenizer, snippets)
+    chosen, cut, padded = reference_max_length(lengths)
+    cases = [
+        (int((lengths > chosen).sum()), padded, "is a count of snippets"),
+        (100 * cut, padded, "percentage"),
+        (cut + 0.003, padded, "is not the share of `lengths` longer"),
+        (cut, 1 - lengths.sum() / (len(lengths) * chosen), "counts the cut snippets' full"),
+        (cut, 1 - padded, "share of real tokens"),
+        (cut, padded + 0.01, "is not the share of padding"),
+    ]
+    for truncated, padding, words in cases:
+        verdict = evaluate("01.3", max_length_namespace(tokenizer, snippets, chosen, truncated,
+                                                        padding, lengths))
+        assert not verdict.passed and words in verdict.message, (words, verdict.message)
+
+
+def test_01_3_stale_lengths_and_wrong_types_are_refused(tokenizer, snippets):
+    lengths = _lengths(tokenizer, snippets)
+    chosen, cut, padded = reference_max_length(lengths)
+    stale = evaluate("01.3", max_length_namespace(tokenizer, snippets, chosen, cut, padded,
+                                                  lengths + 1))
+    assert not stale.passed and "no longer matches" in stale.message
+    verdict = evaluate("01.3", max_length_namespace(tokenizer, snippets, "128", cut, padded,
+                                                    lengths))
+    assert not verdict.passed and "one number" in verdict.message

@@ -1,4 +1,4 @@
-"""Lesson 02's exercise checks: the reference answers pass, typical mistakes get specific feedback."""
+"""Lesson 02's exercise checks: reference answers pass, typical mistakes get specific feedback."""
 
 from __future__ import annotations
 
@@ -7,8 +7,14 @@ import torch
 from transformers import DataCollatorForLanguageModeling
 
 from course_utils.homework import evaluate
-from course_utils.mlm import (build_training_texts, encode_masked, fixed_masked_set,
-                              mask_positions, mask_word, pack_into_blocks)
+from course_utils.mlm import (
+    build_training_texts,
+    encode_masked,
+    fixed_masked_set,
+    mask_positions,
+    mask_word,
+    pack_into_blocks,
+)
 
 
 @pytest.fixture(scope="module")
@@ -65,17 +71,47 @@ def test_02_2_accepts_the_mean_and_explains_the_sum_and_the_all_positions_mistak
     assert not wrong_type.passed and "float" in wrong_type.message
 
 
-def test_02_3_accepts_an_all_mask_collator_and_explains_the_usual_mistakes(tokenizer, train_blocks):
-    space = {"train_blocks": train_blocks, "tokenizer": tokenizer}
-    right = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.3, mask_replace_prob=1.0,
-                                            random_replace_prob=0.0, seed=0)
-    assert evaluate("02.3", {**space, "eval_collator": right}).passed
-    default_rule = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.3, seed=0)
-    verdict = evaluate("02.3", {**space, "eval_collator": default_rule})
-    assert not verdict.passed and "80/10/10" in verdict.message
-    default_share = DataCollatorForLanguageModeling(tokenizer, mask_replace_prob=1.0,
-                                                    random_replace_prob=0.0, seed=0)
-    verdict = evaluate("02.3", {**space, "eval_collator": default_share})
-    assert not verdict.passed and "mlm_probability=0.3" in verdict.message
-    verdict = evaluate("02.3", {**space, "eval_collator": "collator"})
-    assert not verdict.passed and "DataCollatorForLanguageModeling" in verdict.message
+def _masks_namespace(tokenizer, blocks, **answers):
+    collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15, seed=0)
+    ordinary = sum(t not in tokenizer.all_special_ids for block in blocks for t in block)
+    batch = collator([{"input_ids": block} for block in blocks])
+    space = {"tokenizer": tokenizer, "collator": collator, "mask_demo_blocks": blocks,
+             "predicted_masks": 0.15 * 0.8 * ordinary, "mask_batch": batch,
+             "measured_masks": int((batch["input_ids"] == tokenizer.mask_token_id).sum())}
+    return {**space, **answers}
+
+
+def test_02_3_reference_passes_and_the_prediction_is_recomputed_from_the_blocks(tokenizer,
+                                                                               train_blocks):
+    space = _masks_namespace(tokenizer, train_blocks[:16])
+    verdict = evaluate("02.3", space)
+    assert verdict.passed and "standard deviations" in verdict.message, verdict.message
+    fewer = _masks_namespace(tokenizer, train_blocks[:4])
+    assert evaluate("02.3", fewer).passed
+    other_blocks = {**fewer, "predicted_masks": space["predicted_masks"]}
+    assert not evaluate("02.3", other_blocks).passed
+
+
+def test_02_3_predictions_with_the_usual_mistakes_get_specific_feedback(tokenizer, train_blocks):
+    blocks = train_blocks[:16]
+    ordinary = sum(t not in tokenizer.all_special_ids for block in blocks for t in block)
+    cases = [(0.15 * ordinary, "the number of tokens the collator selects"),
+             (0.15 * 0.8 * len(blocks) * len(blocks[0]), "counts every position"),
+             (0.15 * 0.8 * ordinary * 1.2, "far from"),
+             ("about 100", "should be a number")]
+    for predicted, words in cases:
+        verdict = evaluate("02.3", _masks_namespace(tokenizer, blocks, predicted_masks=predicted))
+        assert not verdict.passed and words in verdict.message, (words, verdict.message)
+
+
+def test_02_3_measurements_with_the_usual_mistakes_get_specific_feedback(tokenizer, train_blocks):
+    blocks = train_blocks[:16]
+    space = _masks_namespace(tokenizer, blocks)
+    selected = int((space["mask_batch"]["labels"] != -100).sum())
+    verdict = evaluate("02.3", {**space, "measured_masks": selected})
+    assert not verdict.passed and "counts every selected token" in verdict.message
+    verdict = evaluate("02.3", {**space, "measured_masks": space["measured_masks"] + 1})
+    assert not verdict.passed and "is not the number of mask tokens" in verdict.message
+    other = space["collator"]([{"input_ids": block} for block in train_blocks[16:32]])
+    verdict = evaluate("02.3", {**space, "mask_batch": other})
+    assert not verdict.passed and "not made from `mask_demo_blocks`" in verdict.message

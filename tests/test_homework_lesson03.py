@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch.utils.data import DataLoader, RandomSampler, SequentialSampler, TensorDataset
+from torch.utils.data import DataLoader, SequentialSampler
 from transformers import DataCollatorWithPadding
 
 from course_utils.batching import fixed_length_dataset, tokenized_dataset
-from course_utils.data import load_labelled_splits
+from course_utils.corpora import load_labelled_splits
 from course_utils.homework import evaluate
 
 BATCH_SIZE = 8
@@ -28,59 +28,72 @@ def datasets_(tokenizer, frames):
             fixed_length_dataset(tokenizer, valid["text"], valid["label_id"], MAX_LENGTH))
 
 
-def answer_031(valid_loader, valid_dataset):
-    return evaluate("03.1", {"valid_loader": valid_loader, "valid_dataset": valid_dataset,
-                             "batch_size": BATCH_SIZE})
+def reference_031(tokenizer, texts, max_length=MAX_LENGTH, batch_size=BATCH_SIZE):
+    lengths = [len(ids) for ids in tokenizer(texts, truncation=True,
+                                             max_length=max_length)["input_ids"]]
+
+    def per_batch(order):
+        return sum(len(order[i:i + batch_size]) * max(order[i:i + batch_size])
+                   for i in range(0, len(order), batch_size))
+
+    positions = {"fixed": len(lengths) * max_length, "per_batch": per_batch(lengths),
+                 "sorted": per_batch(sorted(lengths))}
+    shares = {name: 1 - sum(lengths) / n for name, n in positions.items()}
+    best = min(positions, key=positions.get)
+    return shares, best, positions["fixed"] - positions[best]
 
 
-# --- 03.1 the validation loader ------------------------------------------------------------
-
-def test_031_sequential_validation_loader_passes(datasets_):
-    _, valid = datasets_
-    verdict = answer_031(DataLoader(valid, sampler=SequentialSampler(valid),
-                                    batch_size=BATCH_SIZE), valid)
-    assert verdict.passed, verdict.message
-    assert "all 50 validation examples" in verdict.message
+def answer_031(tokenizer, texts, shares, best, saved, max_length=MAX_LENGTH):
+    return evaluate("03.1", {"tokenizer": tokenizer, "recipe_texts": texts,
+                             "max_length": max_length, "batch_size": BATCH_SIZE,
+                             "padding_shares": shares, "least_wasteful": best,
+                             "positions_saved": saved})
 
 
-def test_031_shuffle_false_is_sequential_too(datasets_):
-    _, valid = datasets_
-    assert answer_031(DataLoader(valid, batch_size=BATCH_SIZE), valid).passed
+# --- 03.1 which padding recipe wastes least ------------------------------------------------
+
+def test_031_reference_passes_and_is_recomputed_from_the_texts(tokenizer, frames):
+    texts = frames[1]["text"].tolist()
+    verdict = answer_031(tokenizer, texts, *reference_031(tokenizer, texts))
+    assert verdict.passed and "sorting saves" in verdict.message, verdict.message
+    shorter = reference_031(tokenizer, texts, max_length=32)
+    assert answer_031(tokenizer, texts, *shorter, max_length=32).passed
+    assert not answer_031(tokenizer, texts[:20], *reference_031(tokenizer, texts)).passed
 
 
-def test_031_random_sampler_is_called_shuffling(datasets_):
-    _, valid = datasets_
-    verdict = answer_031(DataLoader(valid, sampler=RandomSampler(valid), batch_size=BATCH_SIZE),
-                         valid)
-    assert not verdict.passed and "RandomSampler: it shuffles" in verdict.message
+@pytest.mark.parametrize("mistake, expected", [
+    (lambda s: {**s, "fixed": 100 * s["fixed"]}, "is a percentage"),
+    (lambda s: {**s, "sorted": 1 - s["sorted"]}, "share of real tokens"),
+    (lambda s: {**s, "per_batch": s["sorted"]}, "keep\nrecipe_texts in their given order"),
+    (lambda s: {**s, "per_batch": s["per_batch"] + 0.02}, "is not the share of padding"),
+    (lambda s: {"fixed": s["fixed"], "sorted": s["sorted"]}, "needs exactly"),
+])
+def test_031_wrong_shares_get_specific_feedback(tokenizer, frames, mistake, expected):
+    texts = frames[1]["text"].tolist()
+    shares, best, saved = reference_031(tokenizer, texts)
+    verdict = answer_031(tokenizer, texts, mistake(shares), best, saved)
+    assert not verdict.passed and expected.replace("\n", " ") in verdict.message, verdict.message
 
 
-def test_031_training_data_is_caught(datasets_):
-    train, valid = datasets_
-    verdict = answer_031(DataLoader(train, sampler=SequentialSampler(train),
-                                    batch_size=BATCH_SIZE), valid)
-    assert not verdict.passed and "did you pass train_dataset" in verdict.message
+def test_031_untruncated_lengths_are_named(tokenizer, frames):
+    texts = frames[1]["text"].tolist()
+    long_texts = [text + " and more words" * 40 if i % 5 == 0 else text
+                  for i, text in enumerate(texts)]
+    shares, best, saved = reference_031(tokenizer, long_texts, max_length=10_000)
+    shares["fixed"] = 1 - (1 - shares["fixed"]) * 10_000 / MAX_LENGTH
+    verdict = answer_031(tokenizer, long_texts, shares, best, saved)
+    assert not verdict.passed and "full lengths" in verdict.message, verdict.message
 
 
-def test_031_wrong_batch_size_is_named(datasets_):
-    _, valid = datasets_
-    verdict = answer_031(DataLoader(valid, sampler=SequentialSampler(valid), batch_size=4), valid)
-    assert not verdict.passed and "batches of 4; use batch_size (8)" in verdict.message
-
-
-def test_031_drop_last_is_caught(datasets_):
-    _, valid = datasets_
-    verdict = answer_031(DataLoader(valid, batch_size=BATCH_SIZE, drop_last=True), valid)
-    assert not verdict.passed and "skips the last 2 example(s)" in verdict.message
-
-
-@pytest.mark.parametrize("wrong, expected", [
-    ("dataset", "the data itself"), ("sampler", "only chooses the order"), ("list", "not a")])
-def test_031_things_that_are_not_loaders_get_named(datasets_, wrong, expected):
-    _, valid = datasets_
-    answer = {"dataset": valid, "sampler": SequentialSampler(valid), "list": [1, 2]}[wrong]
-    verdict = answer_031(answer, valid)
-    assert not verdict.passed and expected in verdict.message
+def test_031_wrong_judgement_or_saving_is_refused(tokenizer, frames):
+    texts = frames[1]["text"].tolist()
+    shares, best, saved = reference_031(tokenizer, texts)
+    verdict = answer_031(tokenizer, texts, shares, "fixed", saved)
+    assert not verdict.passed and "your own shares say otherwise" in verdict.message
+    verdict = answer_031(tokenizer, texts, shares, best, shares["fixed"] - shares[best])
+    assert not verdict.passed and "difference of shares" in verdict.message
+    verdict = answer_031(tokenizer, texts, shares, best, saved + 1)
+    assert not verdict.passed and "is not the number of positions" in verdict.message
 
 
 # --- 03.2 label ids ------------------------------------------------------------------------

@@ -1,36 +1,81 @@
-"""Lesson 04's exercise checks: the reference answers pass, typical wrong answers get specific feedback."""
+"""Lesson 04's exercise checks: reference answers pass, typical mistakes get specific feedback."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from torch import nn
 
 from course_utils.homework import evaluate
 
 
-def reference_mean_pool(last_hidden_state, attention_mask):
-    mask = attention_mask.unsqueeze(-1).float()
-    return (last_hidden_state * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+def epoch_loop(accumulate, finish, keep_graph=False):
+    """Return a run_epoch function whose loss bookkeeping is given by two small functions."""
+    def run_epoch(head, loader, optimizer):
+        state = {"total": 0.0, "examples": 0, "batches": 0}
+        for x, y in loader:
+            loss = nn.functional.cross_entropy(head(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            accumulate(state, loss if keep_graph else loss.item(), len(y))
+        return finish(state)
+    return run_epoch
 
 
-def test_04_1_reference_mean_pool_passes():
-    assert evaluate("04.1", {"my_mean_pool": reference_mean_pool}).passed
+def add_weighted(state, loss, n):
+    state["total"] += loss * n
+    state["examples"] += n
+    state["batches"] += 1
 
 
-def test_04_1_mean_over_padding_fails_with_the_reason():
-    verdict = evaluate("04.1", {"my_mean_pool": lambda h, m: h.mean(1)})
-    assert not verdict.passed and "padding included" in verdict.message
+def add_plain(state, loss, n):
+    state["total"] += loss
+    state["examples"] += n
+    state["batches"] += 1
 
 
-def test_04_1_dividing_by_padded_length_fails_with_the_reason():
-    verdict = evaluate("04.1", {"my_mean_pool": lambda h, m: (h * m.unsqueeze(-1)).sum(1) / h.shape[1]})
-    assert not verdict.passed and "divide by the padded length" in verdict.message
+def reset_each_batch(state, loss, n):
+    state["total"] = loss
+    state["batches"] += 1
 
 
-def test_04_1_cls_vector_and_non_function_fail():
-    assert "CLS pooling" in evaluate("04.1", {"my_mean_pool": lambda h, m: h[:, 0]}).message
-    assert "should be a function" in evaluate("04.1", {"my_mean_pool": 3}).message
+def per_example(state):
+    return state["total"] / state["examples"]
+
+
+def per_batch(state):
+    return state["total"] / state["batches"]
+
+
+def test_04_1_reference_passes_and_the_loss_is_recomputed():
+    verdict = evaluate("04.1", {"run_epoch": epoch_loop(add_weighted, per_example)})
+    assert verdict.passed and "every example counted once" in verdict.message, verdict.message
+
+
+@pytest.mark.parametrize("run_epoch, expected", [
+    (epoch_loop(reset_each_batch, per_batch), "epoch_loss restarts at every batch"),
+    (epoch_loop(reset_each_batch, lambda s: s["total"]), "the last batch's loss only"),
+    (epoch_loop(add_plain, per_batch), "Weight each batch by its size"),
+    (epoch_loop(add_weighted, lambda s: s["total"]), "a sum over the epoch"),
+    (epoch_loop(add_weighted, lambda s: s["total"] / (s["examples"] + 1)), "is not the epoch's"),
+    (epoch_loop(add_plain, per_batch, keep_graph=True), "still holds the graph"),
+])
+def test_04_1_the_source_bug_and_other_mistakes_get_specific_feedback(run_epoch, expected):
+    verdict = evaluate("04.1", {"run_epoch": run_epoch})
+    assert not verdict.passed and expected in verdict.message, verdict.message
+
+
+def test_04_1_a_loop_that_no_longer_trains_or_is_not_a_function_is_refused():
+    def no_training(head, loader, optimizer):
+        losses = [(nn.functional.cross_entropy(head(x), y).item(), len(y)) for x, y in loader]
+        return sum(loss * n for loss, n in losses) / sum(n for _, n in losses)
+
+    verdict = evaluate("04.1", {"run_epoch": no_training})
+    assert not verdict.passed and "keep its training steps" in verdict.message
+    verdict = evaluate("04.1", {"run_epoch": 0.69})
+    assert not verdict.passed and "should be a function" in verdict.message
 
 
 class GoodHead(nn.Module):
@@ -50,7 +95,8 @@ def test_04_2_reference_head_passes():
 
 
 def test_04_2_head_without_hidden_layer_or_dropout_fails():
-    single = evaluate("04.2", {"my_head": nn.Linear(384, 2), "head_input_size": 384, "num_labels": 2})
+    single = evaluate("04.2", {"my_head": nn.Linear(384, 2), "head_input_size": 384,
+                               "num_labels": 2})
     assert not single.passed and "a hidden layer needs two" in single.message
     no_dropout = nn.Sequential(nn.Linear(384, 32), nn.ReLU(), nn.Linear(32, 2))
     verdict = evaluate("04.2", {"my_head": no_dropout, "head_input_size": 384, "num_labels": 2})
@@ -111,5 +157,6 @@ def test_04_3_reversed_order_and_wrong_count_fail():
     reversed_ = evaluate("04.3", {"my_mistakes": answer[::-1], "test_probs": probs,
                                   "test_labels": labels})
     assert not reversed_.passed and "wrong order" in reversed_.message
-    short = evaluate("04.3", {"my_mistakes": answer[:3], "test_probs": probs, "test_labels": labels})
+    short = evaluate("04.3", {"my_mistakes": answer[:3], "test_probs": probs,
+                              "test_labels": labels})
     assert not short.passed and "exactly 5" in short.message

@@ -1,53 +1,76 @@
-"""Lesson 05's exercise checks: the reference answers pass, typical wrong answers get specific feedback."""
+"""Lesson 05's exercise checks: reference answers pass, typical mistakes get specific feedback."""
 
 from __future__ import annotations
 
 import torch
+from torch import nn
 from transformers import BertConfig, BertForSequenceClassification
 
 from course_utils.homework import evaluate
 
 
-def tiny_bert():
+def tiny_bert(layers=3):
     torch.manual_seed(0)
     return BertForSequenceClassification(BertConfig(
-        vocab_size=40, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+        vocab_size=40, hidden_size=8, num_hidden_layers=layers, num_attention_heads=2,
         intermediate_size=16, max_position_embeddings=16, num_labels=2))
 
 
-def reference_groups(model, is_no_decay=lambda n: n.endswith("bias") or "LayerNorm" in n):
-    decay = [p for n, p in model.named_parameters() if not is_no_decay(n)]
-    no_decay = [p for n, p in model.named_parameters() if is_no_decay(n)]
-    return [{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}]
+def freeze_lower(model, n_frozen, embeddings=True):
+    for name, parameter in model.named_parameters():
+        parts = name.split(".")
+        lower = "layer" in parts and int(parts[parts.index("layer") + 1]) < n_frozen
+        if (embeddings and "embeddings" in parts) or lower:
+            parameter.requires_grad = False
+    return model
 
 
-def test_05_1_reference_groups_pass():
-    model = tiny_bert()
-    assert evaluate("05.1", {"my_groups": reference_groups(model), "model": model}).passed
+def trainable_share_of(model):
+    total = sum(p.numel() for p in model.parameters())
+    return sum(p.numel() for p in model.parameters() if p.requires_grad) / total
 
 
-def test_05_1_layernorm_weights_with_decay_fail_with_the_reason():
-    model = tiny_bert()
-    groups = reference_groups(model, is_no_decay=lambda n: n.endswith("bias"))
-    verdict = evaluate("05.1", {"my_groups": groups, "model": model})
-    assert not verdict.passed and "LayerNorm weights" in verdict.message
+def answer_051(model, n_frozen, share, predicted=0.5):
+    return evaluate("05.1", {"layered_model": model, "n_frozen": n_frozen,
+                             "predicted_trainable_share": predicted, "trainable_share": share})
 
 
-def test_05_1_one_group_for_everything_fails():
-    model = tiny_bert()
-    verdict = evaluate("05.1", {"my_groups": [{"params": list(model.parameters()), "weight_decay": 0.01}],
-                                "model": model})
-    assert not verdict.passed and "make two" in verdict.message
+def test_05_1_reference_passes_and_the_share_is_recounted_on_the_model():
+    model = freeze_lower(tiny_bert(), 2)
+    verdict = answer_051(model, 2, trainable_share_of(model), predicted=0.4)
+    assert verdict.passed and "you predicted 40.0%" in verdict.message, verdict.message
+    one = freeze_lower(tiny_bert(), 1)
+    assert answer_051(one, 1, trainable_share_of(one)).passed
+    assert not answer_051(one, 1, trainable_share_of(model)).passed
 
 
-def test_05_1_forgotten_parameters_and_wrong_types_fail():
-    model = tiny_bert()
-    groups = reference_groups(model)
-    groups[0]["params"] = groups[0]["params"][1:]
-    verdict = evaluate("05.1", {"my_groups": groups, "model": model})
-    assert not verdict.passed and "in no group" in verdict.message
-    verdict = evaluate("05.1", {"my_groups": "decay", "model": model})
-    assert not verdict.passed and "list of dicts" in verdict.message
+def test_05_1_wrong_layers_frozen_get_named():
+    model = freeze_lower(tiny_bert(), 2, embeddings=False)
+    verdict = answer_051(model, 2, trainable_share_of(model))
+    assert not verdict.passed and "(the embeddings) still trains" in verdict.message
+    model = freeze_lower(tiny_bert(), 1)
+    verdict = answer_051(model, 2, trainable_share_of(model))
+    assert not verdict.passed and "layer.1." in verdict.message and "lower layer" in verdict.message
+    model = freeze_lower(tiny_bert(), 3)
+    verdict = answer_051(model, 2, trainable_share_of(model))
+    assert not verdict.passed and "the upper layers keep training" in verdict.message
+    model = freeze_lower(tiny_bert(), 2)
+    model.classifier.weight.requires_grad = False
+    verdict = answer_051(model, 2, trainable_share_of(model))
+    assert not verdict.passed and "classifier.weight is frozen" in verdict.message
+
+
+def test_05_1_shares_with_the_usual_mistakes_get_specific_feedback():
+    model = freeze_lower(tiny_bert(), 2)
+    tensors = sum(p.requires_grad for p in model.parameters()) / len(list(model.parameters()))
+    share = trainable_share_of(model)
+    for wrong, words in [(tensors, "counts parameter tensors"), (1 - share, "the frozen share"),
+                         (share + 0.01, "is not the share"), (100 * share, "not a share in"),
+                         ("half", "should be a number")]:
+        verdict = answer_051(model, 2, wrong)
+        assert not verdict.passed and words in verdict.message, (words, verdict.message)
+    verdict = answer_051(nn.Linear(3, 2), 2, 0.5)
+    assert not verdict.passed and "no numbered transformer layers" in verdict.message
 
 
 def test_05_2_weighted_accuracy_passes_and_per_batch_mean_fails():
@@ -55,8 +78,8 @@ def test_05_2_weighted_accuracy_passes_and_per_batch_mean_fails():
     right = (90 + 80 + 1) / 202
     assert evaluate("05.2", {"epoch_accuracy": right, "batch_accuracies": accuracies,
                              "batch_sizes": sizes}).passed
-    verdict = evaluate("05.2", {"epoch_accuracy": sum(accuracies) / 3, "batch_accuracies": accuracies,
-                                "batch_sizes": sizes})
+    verdict = evaluate("05.2", {"epoch_accuracy": sum(accuracies) / 3,
+                                "batch_accuracies": accuracies, "batch_sizes": sizes})
     assert not verdict.passed and "mean of the batch accuracies" in verdict.message
     verdict = evaluate("05.2", {"epoch_accuracy": 100 * right, "batch_accuracies": accuracies,
                                 "batch_sizes": sizes})
@@ -87,5 +110,6 @@ def test_05_3_schedule_without_decay_fails_with_the_reason():
 
 
 def test_05_3_negative_after_the_end_fails():
-    verdict = evaluate("05.3", {"warmup_linear": lambda s, w, t: s / max(1, w) if s < w else (t - s) / (t - w)})
+    verdict = evaluate("05.3", {"warmup_linear": lambda s, w, t: (s / max(1, w) if s < w
+                                                                  else (t - s) / (t - w))})
     assert not verdict.passed and "must not become negative" in verdict.message

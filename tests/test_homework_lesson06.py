@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import torch
-
 from course_utils.homework import evaluate
+from course_utils.tagging import align_labels, encode_lines
+
+SPECIAL = align_labels([None], [], scheme="first")[0]  # the label course_utils.tagging gives [CLS]
+OTHER = 0 if SPECIAL == -100 else -100
 
 
 # ---------------------------------------------------------------- 06.1 first-letter label
 def reference_first_letter_label(word):
     letter = word[:1].lower()
-    return "abcdefghijklmnopqrstuvwxyz".index(letter) + 1 if letter and letter.isascii() and letter.isalpha() else 0
+    return ("abcdefghijklmnopqrstuvwxyz".index(letter) + 1
+            if letter and letter.isascii() and letter.isalpha() else 0)
 
 
 def test_first_letter_reference_passes():
@@ -55,7 +58,7 @@ def reference_align_first_subword(word_ids, word_labels):
     labels, previous = [], None
     for word in word_ids:
         if word is None:
-            labels.append(0)
+            labels.append(SPECIAL)
         elif word != previous:
             labels.append(word_labels[word])
         else:
@@ -71,19 +74,19 @@ def test_alignment_reference_passes():
 
 def test_alignment_labelling_every_subword_is_refused():
     def every_subword(word_ids, word_labels):
-        return [0 if w is None else word_labels[w] for w in word_ids]
+        return [SPECIAL if w is None else word_labels[w] for w in word_ids]
 
     verdict = evaluate("06.2", {"align_first_subword": every_subword})
     assert not verdict.passed and "later ones get -100" in verdict.message
 
 
-def test_alignment_with_minus_100_on_specials_is_refused():
+def test_alignment_with_another_label_on_specials_is_refused():
     def specials_ignored(word_ids, word_labels):
         labels = reference_align_first_subword(word_ids, word_labels)
-        return [-100 if w is None else y for w, y in zip(word_ids, labels)]
+        return [OTHER if w is None else y for w, y in zip(word_ids, labels)]
 
     verdict = evaluate("06.2", {"align_first_subword": specials_ignored})
-    assert not verdict.passed and "labels them 0" in verdict.message
+    assert not verdict.passed and f"labels them {SPECIAL}" in verdict.message
 
 
 def test_alignment_dropping_specials_is_told_the_lengths():
@@ -95,44 +98,50 @@ def test_alignment_dropping_specials_is_told_the_lengths():
 
 
 # ---------------------------------------------------------------- 06.3 masked loss
-def reference_masked_loss(logits, labels):
-    flat_logits, flat_labels = logits.reshape(-1, logits.shape[-1]), labels.reshape(-1)
-    keep = flat_labels != -100
-    return torch.nn.functional.cross_entropy(flat_logits[keep], flat_labels[keep])
+SCHEME_LINES = ["Call me Ishmael.", "The harpooneer's whale-boat, unconquerable and vast!",
+                "Queequeg sat there, in his extraordinary, tattooed condition."]
 
 
-def test_masked_loss_reference_and_ignore_index_pass():
-    assert evaluate("06.3", {"masked_loss": reference_masked_loss}).passed
-
-    def with_ignore_index(logits, labels):
-        return torch.nn.CrossEntropyLoss(ignore_index=-100)(logits.view(-1, 27), labels.view(-1))
-
-    verdict = evaluate("06.3", {"masked_loss": with_ignore_index})
-    assert verdict.passed, verdict.message
+def reference_scheme_counts(tokenizer, lines):
+    counts = {}
+    for scheme in ("first", "every"):
+        features, _ = encode_lines(tokenizer, lines, scheme)
+        counts[scheme] = sum(sum(label != -100 for label in f["labels"]) for f in features)
+    return counts, counts["every"] / counts["first"] - 1
 
 
-def test_masked_loss_dividing_by_every_position_is_refused():
-    def over_all_positions(logits, labels):
-        flat_labels = labels.reshape(-1)
-        keep = flat_labels != -100
-        per_token = torch.nn.functional.cross_entropy(logits.reshape(-1, 27), flat_labels.clamp(min=0),
-                                                      reduction="none")
-        return (per_token * keep).sum() / flat_labels.numel()
-
-    verdict = evaluate("06.3", {"masked_loss": over_all_positions})
-    assert not verdict.passed and "divide by the" in verdict.message
+def answer_063(tokenizer, lines, counts, extra):
+    return evaluate("06.3", {"tokenizer": tokenizer, "scheme_lines": lines,
+                             "labelled_tokens": counts, "extra_share": extra})
 
 
-def test_masked_loss_sum_and_unmasked_loss_are_refused():
-    def summed(logits, labels):
-        return torch.nn.functional.cross_entropy(logits.reshape(-1, 27), labels.reshape(-1),
-                                                 reduction="sum")
+def test_06_3_reference_passes_and_is_recounted_from_the_lines(tokenizer):
+    counts, extra = reference_scheme_counts(tokenizer, SCHEME_LINES)
+    assert extra > 0
+    verdict = answer_063(tokenizer, SCHEME_LINES, counts, extra)
+    assert verdict.passed and "more positions than 'first'" in verdict.message, verdict.message
+    assert answer_063(tokenizer, SCHEME_LINES[:1],
+                      *reference_scheme_counts(tokenizer, SCHEME_LINES[:1])).passed
+    assert not answer_063(tokenizer, SCHEME_LINES[:1], counts, extra).passed
 
-    verdict = evaluate("06.3", {"masked_loss": summed})
-    assert not verdict.passed and "sum over tokens" in verdict.message
 
-    def padding_as_class_zero(logits, labels):
-        return torch.nn.functional.cross_entropy(logits.reshape(-1, 27), labels.reshape(-1).clamp(min=0))
+def test_06_3_counts_with_the_usual_mistakes_get_specific_feedback(tokenizer):
+    counts, extra = reference_scheme_counts(tokenizer, SCHEME_LINES)
+    features, _ = encode_lines(tokenizer, SCHEME_LINES, "first")
+    positions = sum(len(f["input_ids"]) for f in features)
+    cases = [({"first": positions, "every": counts["every"]}, "counts every position"),
+             ({"first": counts["every"], "every": counts["first"]}, "did you swap them"),
+             ({**counts, "every": counts["every"] + 1}, "is not the number of positions"),
+             ({"first": counts["first"]}, "keys 'first' and 'every'")]
+    for wrong, words in cases:
+        verdict = answer_063(tokenizer, SCHEME_LINES, wrong, extra)
+        assert not verdict.passed and words in verdict.message, (words, verdict.message)
 
-    verdict = evaluate("06.3", {"masked_loss": padding_as_class_zero})
-    assert not verdict.passed and "labelled positions is" in verdict.message
+
+def test_06_3_extra_share_with_the_usual_mistakes_gets_specific_feedback(tokenizer):
+    counts, extra = reference_scheme_counts(tokenizer, SCHEME_LINES)
+    for wrong, words in [(extra + 1, "is the ratio"), (100 * extra, "is a percentage"),
+                         (extra + 0.05, "does not follow from your counts"),
+                         ("a lot", "should be a number")]:
+        verdict = answer_063(tokenizer, SCHEME_LINES, counts, wrong)
+        assert not verdict.passed and words in verdict.message, (words, verdict.message)

@@ -3,12 +3,14 @@
 An exercise is a function registered with ``@exercise``. It receives the variables it
 names, taken from the learner's notebook, and returns ``Feedback``: passed or not, and
 a message. ``check(exercise_id)`` finds those variables, runs the function, turns any
-exception into feedback with the exercise's hint, prints the verdict and stores it in
-the cell's output metadata (``course_exercise``) so ``homework grade`` can read it back.
+exception into feedback (with the exercise's hint from the second failed attempt on, or
+on ``hint(exercise_id)``), prints the verdict and stores it in the cell's output metadata
+(``course_exercise``, ``notebook.VERDICT_KEY``) so
+``homework grade`` can read it back.
 
 Example::
 
-    @exercise("03.1", lesson="03", names=["valid_loader"],
+    @exercise("03.9", lesson="03", names=["valid_loader"],
               hint="Use a SequentialSampler so every validation example is seen once, in order.")
     def valid_loader_is_sequential(valid_loader):
         if not isinstance(valid_loader.sampler, SequentialSampler):
@@ -19,10 +21,12 @@ Example::
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-METADATA_KEY = "course_exercise"
+from ..notebook import VERDICT_KEY
+
 MAX_MESSAGE = 600  # characters of feedback shown; longer messages are cut
 
 
@@ -34,12 +38,12 @@ class Feedback:
     message: str
 
     @classmethod
-    def right(cls, message: str = "Correct.") -> "Feedback":
+    def right(cls, message: str = "Correct.") -> Feedback:
         """Return a passing verdict."""
         return cls(True, message)
 
     @classmethod
-    def wrong(cls, message: str) -> "Feedback":
+    def wrong(cls, message: str) -> Feedback:
         """Return a failing verdict that says what is wrong."""
         return cls(False, message)
 
@@ -168,41 +172,79 @@ def _caller_namespace() -> dict[str, Any]:
     return inspect.stack()[2].frame.f_globals
 
 
-def evaluate(exercise_id: str, namespace: dict[str, Any]) -> Feedback:
-    """Run exercise ``exercise_id`` on the variables in ``namespace``; never raise."""
+def _with_hint(message: str, hint: str, include: bool) -> str:
+    """Return ``message`` followed by ``hint`` when ``include``, else ``message`` alone."""
+    return f"{message} Hint: {hint}" if include and hint not in message else message
+
+
+def evaluate(exercise_id: str, namespace: dict[str, Any], with_hint: bool = True) -> Feedback:
+    """Run exercise ``exercise_id`` on the variables in ``namespace``; never raise.
+
+    A failing verdict ends with the exercise's hint when ``with_hint`` (grading feedback);
+    ``check()`` asks without it and adds the hint from the second failed attempt on.
+    """
     _load_lesson_checks()
     if exercise_id not in EXERCISES:
-        broken = "".join(f" Could not load {entry} ({error})." for entry, error in LOAD_ERRORS.items())
+        broken = "".join(f" Could not load {entry} ({error})."
+                         for entry, error in LOAD_ERRORS.items())
         return Feedback.wrong(f"There is no exercise {exercise_id!r}; known: "
                               f"{', '.join(sorted(EXERCISES, key=exercise_sort_key))}.{broken}")
     ex = EXERCISES[exercise_id]
     missing = [name for name in ex.names if name not in namespace]
     if missing:
-        return Feedback.wrong(f"Define {', '.join(f'`{n}`' for n in missing)} first "
-                              f"(run your answer cell above). Hint: {ex.hint}")
+        return Feedback.wrong(_with_hint(f"Define {', '.join(f'`{n}`' for n in missing)} first "
+                                         "(run your answer cell above).", ex.hint, with_hint))
     try:
         verdict = ex.function(*(namespace[name] for name in ex.names))
     except NotImplementedError:
-        return Feedback.wrong(f"Not answered yet: replace the `raise NotImplementedError` line "
-                              f"with your code. Hint: {ex.hint}")
+        return Feedback.wrong(_with_hint("Not answered yet: write your code in the answer cell "
+                                         "(in place of the `raise NotImplementedError` line) and "
+                                         "run it.", ex.hint, with_hint))
     except Exception as err:  # a wrong answer must give feedback, not a traceback
         detail = str(err)
         detail = detail if len(detail) <= 300 else detail[:300] + " ..."
-        return Feedback.wrong(f"Checking your answer raised {type(err).__name__}: {detail}. "
-                              f"Hint: {ex.hint}")
+        return Feedback.wrong(_with_hint(f"Checking your answer raised {type(err).__name__}: "
+                                         f"{detail}.", ex.hint, with_hint))
     if not isinstance(verdict, Feedback):
         return Feedback.wrong(f"Internal: exercise {exercise_id} returned {verdict!r}.")
     if len(verdict.message) > MAX_MESSAGE:  # e.g. a tensor's repr inside the message
         verdict = Feedback(verdict.passed, verdict.message[:MAX_MESSAGE] + " ...")
-    if not verdict.passed and ex.hint not in verdict.message:
-        verdict = Feedback.wrong(f"{verdict.message} Hint: {ex.hint}")
+    if not verdict.passed:
+        verdict = Feedback.wrong(_with_hint(verdict.message, ex.hint, with_hint))
     return verdict
 
 
-def check(exercise_id: str, namespace: dict[str, Any] | None = None) -> None:
-    """Check the learner's answer to one exercise and print the verdict (see ``evaluate``)."""
+HINT_AFTER = 2  # check() shows the hint from this failed attempt on
+
+FAILED_ATTEMPTS: dict[str, int] = {}  # failed check() calls per exercise, in this process
+
+
+def hint(exercise_id: str) -> None:
+    """Print the hint of exercise ``exercise_id`` (e.g. ``hint("03.1")``)."""
+    try:
+        text = f"Hint for exercise {exercise_id}: {get_exercise(exercise_id).hint}"
+    except KeyError as err:
+        text = err.args[0]
+    print(text)
+
+
+def check(exercise_id: str, namespace: dict[str, Any] | None = None,
+          hint_after: int = HINT_AFTER) -> None:
+    """Check the learner's answer to one exercise and print the verdict (see ``evaluate``).
+
+    A wrong answer gets what is wrong; the hint joins it from failed attempt ``hint_after``
+    on (counted per exercise in this process), or at any time with ``hint(exercise_id)``.
+    """
     namespace = namespace if namespace is not None else _caller_namespace()
-    verdict = evaluate(exercise_id, namespace)
+    verdict = evaluate(exercise_id, namespace, with_hint=False)
+    if not verdict.passed and exercise_id in EXERCISES:
+        FAILED_ATTEMPTS[exercise_id] = FAILED_ATTEMPTS.get(exercise_id, 0) + 1
+        if FAILED_ATTEMPTS[exercise_id] >= hint_after:
+            verdict = Feedback.wrong(_with_hint(verdict.message, EXERCISES[exercise_id].hint,
+                                                True))
+        else:
+            verdict = Feedback.wrong(f"{verdict.message} (Try again: the next check shows a "
+                                     f'hint, or call hint("{exercise_id}") now.)')
     mark = "PASSED" if verdict.passed else "NOT YET"
     text = f"[{mark}] Exercise {exercise_id}: {verdict.message}"
     points = EXERCISES[exercise_id].points if exercise_id in EXERCISES else 0
@@ -212,10 +254,10 @@ def check(exercise_id: str, namespace: dict[str, Any] | None = None) -> None:
 
         if get_ipython() is not None:
             display({"text/plain": text},
-                    metadata={METADATA_KEY: {"id": exercise_id, "passed": verdict.passed,
-                                             "message": verdict.message,
-                                             "points": points if verdict.passed else 0,
-                                             "max_points": points}}, raw=True)
+                    metadata={VERDICT_KEY: {"id": exercise_id, "passed": verdict.passed,
+                                            "message": verdict.message,
+                                            "points": points if verdict.passed else 0,
+                                            "max_points": points}}, raw=True)
             return
     except ImportError:
         pass

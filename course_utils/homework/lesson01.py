@@ -1,14 +1,17 @@
-"""Checks for lesson 01 (tokenization): decode a batch, build a padded batch, count its padding.
+"""Checks for lesson 01 (tokenization): decode a batch, build a padded batch, choose max_length.
 
 Each check recomputes the expected answer with the learner's own ``tokenizer`` (so it holds
 for the offline and the full profile alike) and says what differs. Example::
 
-    >>> evaluate("01.3", {"tokenizer": tok, "two_reviews": texts, "pad_count": 11})  # doctest: +SKIP
+    >>> evaluate("01.1", {"tokenizer": tok, "exercise_texts": texts,  # doctest: +SKIP
+    ...                   "decoded_texts": ["what a wonderful, warm film!", "too long."]})
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+import numpy as np
 
 from .core import Feedback, exercise
 
@@ -17,8 +20,8 @@ def _tokenizer_problem(tokenizer: Any) -> Feedback | None:
     """Return feedback when ``tokenizer`` is no longer a tokenizer, else None."""
     if not (callable(tokenizer) and hasattr(tokenizer, "batch_decode")
             and hasattr(tokenizer, "pad_token_id")):
-        return Feedback.wrong(f"`tokenizer` is a {type(tokenizer).__name__}, not a tokenizer: re-run "
-                              "the cell that loads it with AutoTokenizer.from_pretrained.")
+        return Feedback.wrong(f"`tokenizer` is a {type(tokenizer).__name__}, not a tokenizer: "
+                              "re-run the cell that loads it with AutoTokenizer.from_pretrained.")
     return None
 
 
@@ -34,15 +37,17 @@ def _rows(value: Any) -> list[list[int]] | None:
     """Return a 2-D batch (tensor, array or nested lists) as lists of ints, or None."""
     if hasattr(value, "tolist"):
         value = value.tolist()
-    if isinstance(value, (list, tuple)) and all(isinstance(row, (list, tuple)) for row in value):
-        if all(isinstance(x, int) and not isinstance(x, bool) for row in value for x in row):
-            return [list(row) for row in value]
+    if (isinstance(value, (list, tuple))
+            and all(isinstance(row, (list, tuple)) for row in value)
+            and all(isinstance(x, int) and not isinstance(x, bool) for row in value for x in row)):
+        return [list(row) for row in value]
     return None
 
 
 @exercise("01.1", lesson="01", names=["tokenizer", "exercise_texts", "decoded_texts"],
-          hint="tokenizer.batch_decode decodes every row of a batch; skip_special_tokens=True "
-               "drops [CLS], [SEP] and [PAD].")
+          hint="Section 3 turns ids back into text one sequence at a time; the tokenizer has "
+               "a batch version of that method, and an option that leaves out the special "
+               "tokens (see 'Utilities for tokenizers' in the transformers docs).")
 def decode_batch_without_special_tokens(tokenizer, exercise_texts, decoded_texts):
     """Decode a padded batch back to text, without special tokens."""
     problem = _tokenizer_problem(tokenizer) or _texts_problem("exercise_texts", exercise_texts)
@@ -77,8 +82,9 @@ def decode_batch_without_special_tokens(tokenizer, exercise_texts, decoded_texts
 
 
 @exercise("01.2", lesson="01", names=["tokenizer", "two_reviews", "review_batch"],
-          hint='Call the tokenizer on the whole list with padding=True (pad to the longest text) '
-               'and return_tensors="pt"; it returns the attention mask with the ids.')
+          hint="Look back at section 4: the tokenizer pads a list of texts for you "
+               "when you ask it to (which padding strategy stops at the longest text?), and one "
+               "more argument chooses the tensor framework; the mask comes with the ids.")
 def padded_batch_with_attention_mask(tokenizer, two_reviews, review_batch):
     """Tokenize two texts into one padded batch of tensors with its attention mask."""
     problem = _tokenizer_problem(tokenizer) or _texts_problem("two_reviews", two_reviews)
@@ -86,7 +92,8 @@ def padded_batch_with_attention_mask(tokenizer, two_reviews, review_batch):
         return problem
     if not (hasattr(review_batch, "keys") and "input_ids" in review_batch):
         return Feedback.wrong(f"`review_batch` should be what the tokenizer returns (with "
-                              f"input_ids and attention_mask), not a {type(review_batch).__name__}.")
+                              "input_ids and attention_mask), not a "
+                              f"{type(review_batch).__name__}.")
     if "attention_mask" not in review_batch:
         return Feedback.wrong("`review_batch` has no attention_mask: the model needs it to ignore "
                               "the padding (do not pass return_attention_mask=False).")
@@ -126,34 +133,100 @@ def padded_batch_with_attention_mask(tokenizer, two_reviews, review_batch):
                           "text, with a mask that hides the padding.")
 
 
-@exercise("01.3", lesson="01", names=["tokenizer", "two_reviews", "pad_count"],
-          hint="Padding sits where the attention mask is 0 (equivalently where input_ids equals "
-               "tokenizer.pad_token_id); count those positions and convert with int().")
-def count_padding_positions(tokenizer, two_reviews, pad_count):
-    """Count the padding positions of the two-review batch."""
-    problem = _tokenizer_problem(tokenizer) or _texts_problem("two_reviews", two_reviews)
+CUT_AT_MOST = 0.01  # 01.3: the largest share of snippets max_length may cut
+MULTIPLE = 8        # 01.3: max_length is a multiple of this
+
+
+def _number(value: Any, name: str) -> tuple[float | None, Feedback | None]:
+    """Return ``value`` as a float (from a 1-element tensor or array too), or feedback."""
+    single_tensor = hasattr(value, "numel") and value.numel() == 1
+    if single_tensor or (hasattr(value, "item") and getattr(value, "size", None) == 1):
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None, Feedback.wrong(f"`{name}` should be one number, not a "
+                                    f"{type(value).__name__}.")
+    return float(value), None
+
+
+def smallest_max_length(lengths: np.ndarray, cut_at_most: float = CUT_AT_MOST,
+                        multiple: int = MULTIPLE) -> int:
+    """Return the smallest multiple of ``multiple`` that cuts at most ``cut_at_most`` of lengths."""
+    candidate = multiple
+    while (lengths > candidate).mean() > cut_at_most:
+        candidate += multiple
+    return candidate
+
+
+@exercise("01.3", lesson="01", names=["tokenizer", "texts", "lengths", "chosen_max_length",
+                                      "truncated_share", "padding_share"],
+          hint="Try the candidates 8, 16, 24, ... in turn and stop at the first that leaves at "
+               "most 1% of `lengths` above it. A snippet longer than max_length fills every "
+               "position after truncation; a shorter one fills as many as it has tokens (the "
+               "padding comparison in section 7 counts the same way).")
+def max_length_for_these_texts(tokenizer, texts, lengths, chosen_max_length, truncated_share,
+                               padding_share):
+    """Choose max_length for the course's reviews, and measure what it cuts and pads."""
+    problem = _tokenizer_problem(tokenizer) or _texts_problem("texts", texts)
     if problem:
         return problem
-    single_tensor = hasattr(pad_count, "numel") and pad_count.numel() == 1
-    single_array = hasattr(pad_count, "item") and getattr(pad_count, "size", None) == 1
-    if single_tensor or single_array:
-        pad_count = pad_count.item()
-    if isinstance(pad_count, bool) or not isinstance(pad_count, (int, float)):
-        return Feedback.wrong(f"`pad_count` should be one number, not a "
-                              f"{type(pad_count).__name__}.")
-    if isinstance(pad_count, float) and not pad_count.is_integer():
-        return Feedback.wrong(f"`pad_count` is {pad_count}: a count of positions is a whole number.")
-    mask = tokenizer(two_reviews, padding=True)["attention_mask"]
-    real = sum(sum(row) for row in mask)
-    total = sum(len(row) for row in mask)
-    if pad_count == total - real:
-        return Feedback.right(f"{total - real} of the batch's {total} positions are padding: "
-                              "compute spent on nothing.")
-    if pad_count == real:
-        return Feedback.wrong(f"{int(pad_count)} is the number of real tokens (mask 1), not of "
-                              "padding positions.")
-    if pad_count == total:
-        return Feedback.wrong(f"{int(pad_count)} counts every position of the batch, real tokens "
-                              "included.")
-    return Feedback.wrong(f"{pad_count} is not the number of padding positions in the batch of "
-                          "`two_reviews`.")
+    lengths = np.asarray(lengths)
+    if lengths.ndim != 1 or len(lengths) != len(texts):
+        return Feedback.wrong("`lengths` should hold one token count per snippet of `texts`: "
+                              "re-run the cell that measures them.")
+    sample = tokenizer(list(texts[:16]), truncation=True,
+                       max_length=tokenizer.model_max_length)["input_ids"]
+    if [len(ids) for ids in sample] != lengths[:16].tolist():
+        return Feedback.wrong("`lengths` no longer matches `texts` and `tokenizer`: re-run the "
+                              "cell that measures them.")
+    chosen, problem = _number(chosen_max_length, "chosen_max_length")
+    if problem:
+        return problem
+    if not chosen.is_integer() or chosen <= 0:
+        return Feedback.wrong(f"`chosen_max_length` is {chosen}: a number of tokens is a whole, "
+                              "positive number.")
+    chosen = int(chosen)
+    if chosen % MULTIPLE:
+        return Feedback.wrong(f"{chosen} is not a multiple of {MULTIPLE}.")
+    cut = float((lengths > chosen).mean())
+    if cut > CUT_AT_MOST:
+        return Feedback.wrong(f"max_length {chosen} cuts {cut:.1%} of the snippets; the limit is "
+                              f"{CUT_AT_MOST:.0%}: go longer.")
+    best = smallest_max_length(lengths)
+    if chosen > best:
+        return Feedback.wrong(f"max_length {chosen} cuts only {cut:.2%} of the snippets, but a "
+                              f"shorter multiple of {MULTIPLE} also stays within {CUT_AT_MOST:.0%}:"
+                              " find the smallest (every extra position costs compute on every "
+                              "text).")
+    share, problem = _number(truncated_share, "truncated_share")
+    if problem:
+        return problem
+    if abs(share - cut) > 1e-6:
+        if abs(share - (lengths > chosen).sum()) < 1e-6:
+            return Feedback.wrong(f"truncated_share = {share:g} is a count of snippets; give the "
+                                  "share (a fraction of all snippets).")
+        if abs(share - float((lengths >= chosen).mean())) < 1e-9:
+            return Feedback.wrong("truncated_share also counts the snippets of exactly "
+                                  f"{chosen} tokens, which fit without being cut.")
+        if abs(share - 100 * cut) < 1e-4:
+            return Feedback.wrong("truncated_share is a percentage; give a fraction in [0, 1].")
+        return Feedback.wrong(f"truncated_share = {share:g} is not the share of `lengths` longer "
+                              f"than {chosen}.")
+    padded, problem = _number(padding_share, "padding_share")
+    if problem:
+        return problem
+    expected = 1 - float(np.minimum(lengths, chosen).sum()) / (len(lengths) * chosen)
+    if abs(padded - expected) > 1e-6:
+        if abs(padded - (1 - float(lengths.sum()) / (len(lengths) * chosen))) < 1e-6:
+            return Feedback.wrong("padding_share counts the cut snippets' full lengths: after "
+                                  f"truncation a snippet fills at most {chosen} positions.")
+        if abs(padded - 100 * expected) < 1e-4:
+            return Feedback.wrong("padding_share is a percentage; give a fraction in [0, 1].")
+        if abs(padded - (1 - expected)) < 1e-6:
+            return Feedback.wrong("padding_share is the share of real tokens; give the share "
+                                  "of padding positions.")
+        return Feedback.wrong(f"padding_share = {padded:.4f} is not the share of padding when "
+                              f"every snippet is padded (or cut) to {chosen} tokens.")
+    return Feedback.right(f"max_length {chosen} cuts {cut:.2%} of the {len(lengths)} snippets and "
+                          f"pads {expected:.1%} of the positions. Compare with the 99.9th "
+                          "percentile rule above: the last few percent of long texts are what "
+                          "makes a fixed max_length expensive.")

@@ -1,6 +1,8 @@
-"""Checks for lesson 02's exercises: score a masked word, the masked-LM loss by hand, a collator."""
+"""Checks for lesson 02: score a masked word, the masked-LM loss by hand, predict the masking."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 
@@ -20,8 +22,9 @@ def _logits_at_mask(model, tokenizer, masked_sentence: str) -> torch.Tensor:
 
 @exercise("02.1", lesson="02", names=["masked_sentence", "target_word", "target_rank", "model",
                                       "tokenizer"],
-          hint="Rank = 1 + the number of vocabulary tokens whose logit at the mask is higher than "
-               "the hidden word's.")
+          hint="Get the model's scores at the mask position as in section 2 (evaluation mode, "
+               "no gradients); the top guess has rank 1, so the rank follows from how many "
+               "tokens score above the hidden word.")
 def masked_word_rank(masked_sentence, target_word, target_rank, model, tokenizer):
     """Score a word of your own: its rank among the model's guesses at the mask."""
     if not isinstance(masked_sentence, str) or not isinstance(target_word, str):
@@ -29,7 +32,8 @@ def masked_word_rank(masked_sentence, target_word, target_rank, model, tokenizer
     n_masks = masked_sentence.count(tokenizer.mask_token)
     if n_masks != 1:
         return Feedback.wrong(f"masked_sentence must contain exactly one {tokenizer.mask_token}; "
-                              f"it has {n_masks}. Build it with mask_word(sentence, word, tokenizer).")
+                              f"it has {n_masks}. Build it with "
+                              "mask_word(sentence, word, tokenizer).")
     pieces = tokenizer.tokenize(target_word)
     if len(pieces) != 1:
         return Feedback.wrong(f"{target_word!r} is {len(pieces)} word pieces; pick a word that is "
@@ -50,17 +54,20 @@ def masked_word_rank(masked_sentence, target_word, target_rank, model, tokenizer
 
 
 @exercise("02.2", lesson="02", names=["batch_hand_loss", "loss_batch", "model"],
-          hint="Select the positions where labels != -100 and take cross_entropy(logits[chosen], "
-               "labels[chosen]), which averages over masked tokens.")
+          hint="The labels tell you which positions were masked (the others hold -100, section "
+               "5); the loss compares the logits there with the original tokens, averaged over "
+               "those positions only (torch.nn.functional has the cross-entropy).")
 def masked_loss_by_hand(batch_hand_loss, loss_batch, model):
     """The masked-LM loss by hand equals the model's own loss."""
     if isinstance(batch_hand_loss, torch.Tensor):
         if batch_hand_loss.numel() != 1:
             return Feedback.wrong(f"batch_hand_loss should be one number, not a tensor of shape "
-                                  f"{tuple(batch_hand_loss.shape)}: average over the masked tokens.")
+                                  f"{tuple(batch_hand_loss.shape)}: average over the masked "
+                                  "tokens.")
         batch_hand_loss = batch_hand_loss.item()
     if isinstance(batch_hand_loss, bool) or not isinstance(batch_hand_loss, (int, float)):
-        return Feedback.wrong(f"batch_hand_loss should be a float, not {type(batch_hand_loss).__name__}.")
+        return Feedback.wrong(f"batch_hand_loss should be a float, not "
+                              f"{type(batch_hand_loss).__name__}.")
     model.eval()
     batch = {name: values.to(model.device) for name, values in loss_batch.items()}
     with torch.no_grad():
@@ -70,7 +77,8 @@ def masked_loss_by_hand(batch_hand_loss, loss_batch, model):
     everywhere = torch.nn.functional.cross_entropy(logits.flatten(0, 1),
                                                    batch["input_ids"].flatten()).item()
     if abs(batch_hand_loss - expected) <= 1e-3 * max(1.0, expected):
-        return Feedback.right("batch_hand_loss equals the model's own masked-LM loss on loss_batch.")
+        return Feedback.right("batch_hand_loss equals the model's own masked-LM loss on "
+                              "loss_batch.")
     if abs(batch_hand_loss - expected * n_masked) <= 1e-3 * expected * n_masked:
         return Feedback.wrong(f"batch_hand_loss is the sum over the {n_masked} masked tokens; the "
                               "masked-LM loss is their mean.")
@@ -82,38 +90,76 @@ def masked_loss_by_hand(batch_hand_loss, loss_batch, model):
         return Feedback.wrong(f"batch_hand_loss = {batch_hand_loss:.4f} is close to the model's "
                               f"{expected:.4f} but not equal: was dropout on? Call model.eval() "
                               "and compute the logits under torch.no_grad().")
-    return Feedback.wrong(f"batch_hand_loss = {batch_hand_loss:.4f}, but the model's own loss on loss_batch "
-                          f"is {expected:.4f}.")
+    return Feedback.wrong(f"batch_hand_loss = {batch_hand_loss:.4f}, but the model's own loss on "
+                          f"loss_batch is {expected:.4f}.")
 
 
-@exercise("02.3", lesson="02", names=["eval_collator", "train_blocks", "tokenizer"],
-          hint="Use DataCollatorForLanguageModeling: mlm_probability sets the share of tokens "
-               "selected; its two replacement probabilities decide how many selected tokens become "
-               "the mask token (here all of them) or a random token (here none); pass seed=seed.")
-def collator_masks_everything(eval_collator, train_blocks, tokenizer):
-    """A collator that selects 30% of the tokens and masks every one of them."""
-    from transformers import DataCollatorForLanguageModeling
+MASK_SHARE = 0.8        # 02.3: the share of selected tokens the collator turns into the mask token
+PREDICTION_SLACK = 0.03  # 02.3: how far (relative) a prediction may be from the expected count
 
-    if not isinstance(eval_collator, DataCollatorForLanguageModeling):
-        return Feedback.wrong(f"eval_collator should be a DataCollatorForLanguageModeling, not "
-                              f"{type(eval_collator).__name__}.")
-    if not eval_collator.mlm:
-        return Feedback.wrong("eval_collator has mlm=False: that prepares causal-LM labels, "
-                              "with nothing masked.")
-    blocks = [list(b) for b in train_blocks[:64]]
-    batch = eval_collator([{"input_ids": b} for b in blocks])
-    original = torch.tensor(blocks)
-    ordinary = ~torch.isin(original, torch.tensor(tokenizer.all_special_ids))
-    selected = batch["labels"] != -100
-    share = (selected.sum() / ordinary.sum()).item()
-    masked = selected & (batch["input_ids"] == tokenizer.mask_token_id)
-    if not 0.27 <= share <= 0.33:
-        return Feedback.wrong(f"It selected {share:.1%} of the ordinary tokens; set "
-                              "mlm_probability=0.3.")
-    if int(masked.sum()) != int(selected.sum()):
-        left = int(selected.sum() - masked.sum())
-        return Feedback.wrong(f"{left} selected tokens were not replaced by "
-                              f"{tokenizer.mask_token} (the 80/10/10 rule is still on): set "
-                              "mask_replace_prob=1.0 and random_replace_prob=0.0.")
-    return Feedback.right(f"It selected {share:.1%} of the tokens and masked all "
-                          f"{int(selected.sum())} of them.")
+
+def _count(value: Any, name: str) -> tuple[int | None, Feedback | None]:
+    """Return ``value`` as an int (from a 1-element tensor too), or feedback saying why not."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None, Feedback.wrong(f"`{name}` should be a whole number of tokens, not "
+                                    f"{value!r}.")
+    return value, None
+
+
+@exercise("02.3", lesson="02", names=["tokenizer", "collator", "mask_demo_blocks",
+                                      "predicted_masks", "mask_batch", "measured_masks"],
+          hint="Only ordinary tokens can be selected (not [CLS] or [SEP]); of the selected ones, "
+               "the 80/10/10 rule of section 5 decides how many show the mask token. For the "
+               "measurement, compare the batch's input ids with the tokenizer's mask token id.")
+def predicted_and_measured_masks(tokenizer, collator, mask_demo_blocks, predicted_masks,
+                                 mask_batch, measured_masks):
+    """Predict how many tokens the collator masks, then run it and count them."""
+    blocks = torch.tensor([list(b) for b in mask_demo_blocks])
+    special = torch.isin(blocks, torch.tensor(tokenizer.all_special_ids))
+    ordinary = int((~special).sum())
+    probability = float(collator.mlm_probability)
+    expected = probability * MASK_SHARE * ordinary
+    predicted = predicted_masks.item() if isinstance(predicted_masks, torch.Tensor) \
+        else predicted_masks
+    if isinstance(predicted, bool) or not isinstance(predicted, (int, float)):
+        return Feedback.wrong(f"`predicted_masks` should be a number, not "
+                              f"{type(predicted_masks).__name__}.")
+    if abs(predicted - expected) > PREDICTION_SLACK * expected:
+        if abs(predicted - probability * ordinary) <= PREDICTION_SLACK * expected:
+            return Feedback.wrong(f"predicted_masks = {predicted:g} is the number of tokens the "
+                                  "collator selects; not every selected token becomes the mask "
+                                  "token.")
+        if abs(predicted - probability * MASK_SHARE * blocks.numel()) <= 1e-6:
+            return Feedback.wrong(f"predicted_masks = {predicted:g} counts every position; "
+                                  "special tokens are never selected.")
+        return Feedback.wrong(f"predicted_masks = {predicted:g} is far from what the collator's "
+                              f"probabilities give for these {len(blocks)} blocks.")
+    if not (hasattr(mask_batch, "keys") and "input_ids" in mask_batch and "labels" in mask_batch):
+        return Feedback.wrong("`mask_batch` should be what the collator returns for the blocks: "
+                              "a dict with input_ids and labels.")
+    ids, labels = mask_batch["input_ids"].cpu(), mask_batch["labels"].cpu()
+    selected = labels != -100
+    if ids.shape != blocks.shape or not torch.equal(ids[~selected], blocks[~selected]) \
+            or not torch.equal(labels[selected], blocks[selected]):
+        return Feedback.wrong("`mask_batch` was not made from `mask_demo_blocks`: pass those "
+                              "blocks (as {'input_ids': block} examples) to `collator`.")
+    masked = int((ids == tokenizer.mask_token_id).sum())
+    measured, problem = _count(measured_masks, "measured_masks")
+    if problem:
+        return problem
+    if measured != masked:
+        if measured == int(selected.sum()):
+            return Feedback.wrong(f"measured_masks = {measured} counts every selected token "
+                                  "(labels != -100), including those replaced by a random token "
+                                  "or kept unchanged.")
+        return Feedback.wrong(f"measured_masks = {measured} is not the number of mask tokens in "
+                              "mask_batch.")
+    spread = (ordinary * probability * MASK_SHARE * (1 - probability * MASK_SHARE)) ** 0.5
+    return Feedback.right(f"You predicted {predicted:.0f} mask tokens and the collator made "
+                          f"{measured}: {abs(measured - predicted) / spread:.1f} standard "
+                          f"deviations apart (chance alone moves the count by about "
+                          f"{spread:.0f}).")

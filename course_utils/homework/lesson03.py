@@ -1,9 +1,10 @@
-"""Checks for lesson 03 (your own data): the validation loader, label ids, a dynamic-padding loader.
+"""Checks for lesson 03 (your own data): padding recipes, label ids, a dynamic-padding loader.
 
 Each check inspects the learner's objects, recomputes what they should hold, and says what
 differs. Example::
 
-    >>> evaluate("03.1", {"valid_loader": loader, "valid_dataset": ds, "batch_size": 32})  # doctest: +SKIP
+    >>> evaluate("03.2", {"tweet_ids": [3, 0, 1, 2, 2, 3, 0, 1, 3, 2],  # doctest: +SKIP
+    ...                   "tweet_id2label": {0: "-1", 1: "0", 2: "1", 3: "2"}})
 """
 
 from __future__ import annotations
@@ -11,9 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import torch
-from torch.utils.data import (DataLoader, Dataset, RandomSampler, Sampler, SequentialSampler,
-                              TensorDataset)
+from torch.utils.data import (
+    DataLoader,
+    Dataset,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+)
 
 from .core import Feedback, exercise
 
@@ -54,49 +59,97 @@ def _order_problem(loader: DataLoader, name: str) -> Feedback | None:
     return None
 
 
-def _same_data(dataset: Any, reference: Any) -> bool:
-    """Return True when two TensorDatasets hold equal tensors (or are the same object)."""
-    if dataset is reference:
-        return True
-    if isinstance(dataset, TensorDataset) and isinstance(reference, TensorDataset):
-        return len(dataset.tensors) == len(reference.tensors) and all(
-            a.shape == b.shape and torch.equal(a, b)
-            for a, b in zip(dataset.tensors, reference.tensors))
-    return False
+RECIPES = ("fixed", "per_batch", "sorted")
 
 
-@exercise("03.1", lesson="03", names=["valid_loader", "valid_dataset", "batch_size"],
-          hint="Build it like train_loader in section 5, over valid_dataset, with a sampler that "
-               "keeps the order (torch.utils.data.SequentialSampler) and the same batch_size.")
-def validation_loader_reads_in_order(valid_loader, valid_dataset, batch_size):
-    """Build the validation DataLoader with a SequentialSampler."""
-    problem = _loader_problem(valid_loader, "valid_loader")
-    if problem:
-        return problem
-    if not _same_data(valid_loader.dataset, valid_dataset):
-        return Feedback.wrong(f"valid_loader reads a dataset of {len(valid_loader.dataset)} "
-                              f"examples that is not valid_dataset ({len(valid_dataset)} "
-                              "examples): did you pass train_dataset?")
-    problem = _order_problem(valid_loader, "valid_loader")
-    if problem:
-        return problem
-    if valid_loader.batch_size != batch_size:
-        return Feedback.wrong(f"valid_loader makes batches of {valid_loader.batch_size}; use "
-                              f"batch_size ({batch_size}) like the training loader.")
-    seen = sum(len(batch[0]) for batch in valid_loader)
-    if seen != len(valid_dataset):
-        return Feedback.wrong(f"One pass over valid_loader yields {seen} examples, not "
-                              f"{len(valid_dataset)}.")
-    return Feedback.right(f"valid_loader reads all {seen} validation examples once, in order. "
-                          "Shuffling only helps training (it varies the gradient steps); for "
-                          "evaluation it changes nothing but the order, which would stop the "
-                          "predictions from lining up with the rows of the split.")
+def recipe_padding(lengths: list[int], max_length: int, batch_size: int) -> dict[str, tuple]:
+    """Return {recipe: (padding share, positions)} for three ways to pad texts of ``lengths``."""
+    def per_batch(order: list[int]) -> int:
+        return sum(len(order[i:i + batch_size]) * max(order[i:i + batch_size])
+                   for i in range(0, len(order), batch_size))
+
+    real = sum(lengths)
+    positions = {"fixed": len(lengths) * max_length, "per_batch": per_batch(list(lengths)),
+                 "sorted": per_batch(sorted(lengths))}
+    return {name: (1 - real / n, n) for name, n in positions.items()}
+
+
+@exercise("03.1", lesson="03", names=["tokenizer", "recipe_texts", "max_length", "batch_size",
+                                      "padding_shares", "least_wasteful", "positions_saved"],
+          hint="Count each text's tokens once (truncated at max_length, as section 6 tokenizes). "
+               "A recipe's padding share is 1 - real tokens / positions computed, and a batch "
+               "padded to its longest text computes batch size x that length positions; "
+               "padding_waste in section 8 measures the same on a loader.")
+def padding_recipe_that_wastes_least(tokenizer, recipe_texts, max_length, batch_size,
+                                     padding_shares, least_wasteful, positions_saved):
+    """Measure three padding recipes on the same texts and judge which wastes least."""
+    if not (isinstance(recipe_texts, list) and recipe_texts
+            and all(isinstance(t, str) for t in recipe_texts)):
+        return Feedback.wrong("`recipe_texts` should still be the list of texts given in the "
+                              "exercise cell; re-run that cell.")
+    if not isinstance(padding_shares, Mapping):
+        return Feedback.wrong(f"`padding_shares` should be a dict with the keys "
+                              f"{list(RECIPES)}, not a {type(padding_shares).__name__}.")
+    if sorted(padding_shares) != sorted(RECIPES):
+        return Feedback.wrong(f"`padding_shares` has the keys {sorted(padding_shares)}; it needs "
+                              f"exactly {list(RECIPES)}.")
+    lengths = [len(ids) for ids in tokenizer(recipe_texts, truncation=True,
+                                             max_length=max_length)["input_ids"]]
+    expected = recipe_padding(lengths, max_length, batch_size)
+    untruncated = [len(ids) for ids in tokenizer(recipe_texts)["input_ids"]]
+    for name in RECIPES:
+        try:
+            value = float(padding_shares[name])
+        except (TypeError, ValueError):
+            return Feedback.wrong(f"padding_shares[{name!r}] should be a number, not "
+                                  f"{padding_shares[name]!r}.")
+        share = expected[name][0]
+        if abs(value - share) <= 1e-6:
+            continue
+        if abs(value - 100 * share) <= 1e-4:
+            return Feedback.wrong(f"padding_shares[{name!r}] is a percentage; give a fraction in "
+                                  "[0, 1].")
+        if abs(value - (1 - share)) <= 1e-6:
+            return Feedback.wrong(f"padding_shares[{name!r}] is the share of real tokens; give "
+                                  "the share of padding positions.")
+        if untruncated != lengths and abs(
+                value - recipe_padding(untruncated, max_length, batch_size)[name][0]) <= 1e-6:
+            return Feedback.wrong(f"padding_shares[{name!r}] counts the texts' full lengths; "
+                                  f"the model reads at most max_length = {max_length} tokens.")
+        if name == "per_batch" and abs(value - expected["sorted"][0]) <= 1e-6:
+            return Feedback.wrong("padding_shares['per_batch'] equals the sorted recipe: keep "
+                                  "recipe_texts in their given order for this one.")
+        return Feedback.wrong(f"padding_shares[{name!r}] = {value:.4f} is not the share of "
+                              f"padding positions of that recipe on recipe_texts (batches of "
+                              f"{batch_size}, max_length {max_length}).")
+    best = min(RECIPES, key=lambda name: expected[name][1])
+    if least_wasteful != best:
+        return Feedback.wrong(f"least_wasteful is {least_wasteful!r}, but your own shares say "
+                              "otherwise: which recipe computes the fewest positions?")
+    try:
+        saved = float(positions_saved)
+    except (TypeError, ValueError):
+        return Feedback.wrong(f"`positions_saved` should be a number of positions, not "
+                              f"{type(positions_saved).__name__}.")
+    gain = expected["fixed"][1] - expected[best][1]
+    if saved != gain:
+        if abs(saved - (expected["fixed"][0] - expected[best][0])) <= 1e-6:
+            return Feedback.wrong("positions_saved is a difference of shares; give the number of "
+                                  "positions the model no longer computes.")
+        return Feedback.wrong(f"positions_saved = {saved:g} is not the number of positions "
+                              f"{best!r} saves compared with 'fixed'.")
+    return Feedback.right(f"Padding to max_length wastes {expected['fixed'][0]:.0%}, per batch "
+                          f"{expected['per_batch'][0]:.0%}, per batch after sorting "
+                          f"{expected['sorted'][0]:.0%}: sorting saves {gain:,} of "
+                          f"{expected['fixed'][1]:,} positions. Sort only for evaluation or "
+                          "group loosely (LengthGroupedSampler): training still wants random "
+                          "batches.")
 
 
 @exercise("03.2", lesson="03", names=["tweet_ids", "tweet_id2label"],
-          hint="Sort the distinct labels and number them from 0 (enumerate); tweet_id2label maps "
-               "each number to its label as a string, and a label's id is its number (build the "
-               "reverse dictionary to look it up).")
+          hint="Section 3 encodes the review labels the same way: the distinct labels, in "
+               "sorted order, numbered from 0. Keep both directions of the mapping; the ids of "
+               "the ten labels come from the reverse one.")
 def tweet_labels_become_contiguous_ids(tweet_ids, tweet_id2label):
     """Encode the labels -1, 0, 1, 2 as ids 0..K-1 and keep the mapping."""
     try:
@@ -110,7 +163,8 @@ def tweet_labels_become_contiguous_ids(tweet_ids, tweet_id2label):
     k = len(set(TWEET_LABELS))
     if min(ids) < 0:
         return Feedback.wrong(f"`tweet_ids` contains {min(ids)}: CrossEntropyLoss reads a label "
-                              f"as a position in the {k} logits, so ids must run from 0 to {k - 1}.")
+                              f"as a position in the {k} logits, so ids must run from 0 to "
+                              f"{k - 1}.")
     if max(ids) >= k:
         return Feedback.wrong(f"`tweet_ids` contains {max(ids)}, but with {k} classes the "
                               f"largest id is {k - 1}: the model's head has no logit {max(ids)}.")
@@ -118,8 +172,8 @@ def tweet_labels_become_contiguous_ids(tweet_ids, tweet_id2label):
         return Feedback.wrong(f"`tweet_id2label` should be a dict from id to label, not "
                               f"{type(tweet_id2label).__name__}.")
     if any(not isinstance(key, int) for key in tweet_id2label):
-        return Feedback.wrong("`tweet_id2label` has keys that are not ints (e.g. strings); use int keys (0, 1, ...) as the "
-                              "model config does.")
+        return Feedback.wrong("`tweet_id2label` has keys that are not ints (e.g. strings); use "
+                              "int keys (0, 1, ...) as the model config does.")
     if sorted(tweet_id2label, key=str) != sorted(range(k), key=str):
         return Feedback.wrong(f"`tweet_id2label` has keys {sorted(tweet_id2label, key=str)}; it "
                               f"needs exactly the ids 0..{k - 1}, as ints.")
@@ -133,9 +187,9 @@ def tweet_labels_become_contiguous_ids(tweet_ids, tweet_id2label):
 
 
 @exercise("03.3", lesson="03", names=["valid_dynamic_loader", "valid_dataset", "batch_size"],
-          hint="Tokenize the validation frame with Dataset.from_pandas(...).map(tokenize, "
-               "batched=True, ...) as for training, then DataLoader(..., sampler="
-               "SequentialSampler(...), batch_size=batch_size, collate_fn=collator).")
+          hint="Section 6 already has a function that tokenizes a split without padding and a "
+               "collator that pads per batch; combine them as for the training loader, but with "
+               "a sampler that keeps the order.")
 def dynamic_validation_loader_matches_fixed(valid_dynamic_loader, valid_dataset, batch_size):
     """Build the validation loader the current way and get the same model inputs."""
     from ..batching import evaluation_loader, same_model_inputs

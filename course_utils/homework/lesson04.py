@@ -1,70 +1,99 @@
-"""Checks for lesson 04 (frozen backbone + head): mean pooling, a head with dropout, confident mistakes.
+"""Checks for lesson 04 (frozen backbone + head): the epoch loss, a dropout head, mistakes.
 
 Each check builds its own test inputs or recomputes the answer from the learner's data, and says
 what differs. Example::
 
-    >>> evaluate("04.1", {"my_mean_pool": my_mean_pool})                          # doctest: +SKIP
+    >>> evaluate("04.1", {"run_epoch": run_epoch})                                # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
 
 from .core import Feedback, exercise
 
 
-def _padded_batch() -> tuple[torch.Tensor, torch.Tensor]:
-    """Return token vectors with large junk values on padded positions, and their mask."""
+def _epoch_setup() -> tuple[nn.Module, DataLoader]:
+    """Return a seeded 6-feature, 3-class linear head and a loader whose last batch is smaller."""
     generator = torch.Generator().manual_seed(4)
-    hidden = torch.randn(3, 5, 4, generator=generator)
-    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 0, 0, 0, 0]])
-    hidden[mask == 0] = 50.0
-    return hidden, mask
+    x = torch.randn(10, 6, generator=generator)
+    y = torch.randint(0, 3, (10,), generator=generator)
+    head = nn.Linear(6, 3)
+    with torch.no_grad():
+        head.weight.copy_(torch.randn(3, 6, generator=generator))
+        head.bias.zero_()
+    return head, DataLoader(TensorDataset(x, y), batch_size=4)
 
 
-@exercise("04.1", lesson="04", names=["my_mean_pool"],
-          hint="Multiply the token vectors by attention_mask.unsqueeze(-1), sum over the token "
-               "dimension (dim=1), and divide by the number of real tokens, attention_mask.sum(1).")
-def mean_pool_over_real_tokens(my_mean_pool):
-    """Average token vectors over the positions the attention mask keeps."""
-    if not callable(my_mean_pool):
-        return Feedback.wrong(f"`my_mean_pool` should be a function, not a "
-                              f"{type(my_mean_pool).__name__}.")
-    hidden, mask = _padded_batch()
-    result = my_mean_pool(hidden.clone(), mask.clone())
-    if not isinstance(result, torch.Tensor):
-        return Feedback.wrong(f"my_mean_pool returned a {type(result).__name__}; return a tensor.")
-    if tuple(result.shape) != (3, 4):
-        return Feedback.wrong(f"For 3 texts of 5 tokens with 4 numbers each, the result should "
-                              f"have shape (3, 4) (one vector per text), not {tuple(result.shape)}.")
-    m = mask.unsqueeze(-1).float()
-    expected = (hidden * m).sum(1) / m.sum(1)
-    result = result.detach().float()
-    if torch.allclose(result, expected, atol=1e-5):
-        return Feedback.right("Padding no longer changes a text's vector: the mean runs over "
-                              "real tokens only.")
-    if torch.allclose(result, hidden.mean(1), atol=1e-5):
-        return Feedback.wrong("You average over every position, padding included: the padded "
-                              "texts' vectors are pulled towards the padding's values.")
-    if torch.allclose(result, (hidden * m).sum(1) / hidden.shape[1], atol=1e-5):
-        return Feedback.wrong("You zero the padding but still divide by the padded length (5): "
-                              "divide by the number of real tokens instead.")
-    if torch.allclose(result, hidden[:, 0], atol=1e-5):
-        return Feedback.wrong("That is the first token's vector (CLS pooling), not a mean.")
-    if torch.allclose(result[0], expected[0], atol=1e-5):
-        return Feedback.wrong("Right for the text without padding, wrong for the padded ones: "
-                              "check how you use the mask.")
-    return Feedback.wrong("The vectors differ from the mean over real tokens.")
+def reference_epoch(head: nn.Module, loader: DataLoader, optimizer) -> tuple[float, list]:
+    """Train one epoch; return the mean loss per example and each batch's (mean loss, size)."""
+    batches = []
+    for x, y in loader:
+        loss = nn.functional.cross_entropy(head(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        batches.append((loss.item(), len(y)))
+    return sum(loss * n for loss, n in batches) / sum(n for _, n in batches), batches
+
+
+@exercise("04.1", lesson="04", names=["run_epoch"],
+          hint="Where is epoch_loss set to 0, and how many times does that happen per epoch? "
+               "Then ask what one batch's loss is an average over, and how many examples the "
+               "last batch holds (05.2 meets the same question for accuracy).")
+def epoch_loss_over_every_example(run_epoch):
+    """Fix the source lesson's epoch loss: the mean loss per example over the whole epoch."""
+    if not callable(run_epoch):
+        return Feedback.wrong(f"`run_epoch` should be a function, not a "
+                              f"{type(run_epoch).__name__}.")
+    head, loader = _epoch_setup()
+    reference_head = copy.deepcopy(head)
+    expected, batches = reference_epoch(reference_head, loader,
+                                        torch.optim.SGD(reference_head.parameters(), lr=0.5))
+    got = run_epoch(head, loader, torch.optim.SGD(head.parameters(), lr=0.5))
+    if isinstance(got, torch.Tensor):
+        if got.requires_grad:
+            return Feedback.wrong("run_epoch returns a tensor that still holds the graph of every "
+                                  "batch: add up plain numbers, each batch's loss as a float.")
+        got = got.item() if got.numel() == 1 else got
+    if isinstance(got, bool) or not isinstance(got, (int, float)):
+        return Feedback.wrong(f"run_epoch should return one number, not a {type(got).__name__}.")
+    if not torch.allclose(head.weight, reference_head.weight, atol=1e-5):
+        return Feedback.wrong("After run_epoch the head's weights differ from one epoch of "
+                              "training with the given loop: keep its training steps as they "
+                              "are and fix only how the loss is added up.")
+    if abs(got - expected) <= 1e-5:
+        mean_of_batches = sum(loss for loss, _ in batches) / len(batches)
+        return Feedback.right(f"The epoch loss is {expected:.4f}, every example counted once "
+                              f"(the mean of the batch losses would say {mean_of_batches:.4f}, and "
+                              f"the given loop says {batches[-1][0] / len(batches):.4f}).")
+    last, n_batches = batches[-1][0], len(batches)
+    if abs(got - last / n_batches) <= 1e-5:
+        return Feedback.wrong("That is still the last batch's loss divided by the number of "
+                              "batches: epoch_loss restarts at every batch.")
+    if abs(got - last) <= 1e-5:
+        return Feedback.wrong("That is the last batch's loss only.")
+    if abs(got - sum(loss for loss, _ in batches) / n_batches) <= 1e-5:
+        return Feedback.wrong("That is the mean of the batch losses: the last batch holds "
+                              f"{batches[-1][1]} examples, not {batches[0][1]}, yet counts as "
+                              "much as a full one. Weight each batch by its size.")
+    if abs(got - sum(loss * n for loss, n in batches)) <= 1e-4 \
+            or abs(got - sum(loss for loss, _ in batches)) <= 1e-5:
+        return Feedback.wrong("That is a sum over the epoch; divide to get a mean per example.")
+    return Feedback.wrong(f"run_epoch returned {got:.4f}, which is not the epoch's mean loss per "
+                          "example on a small test (10 examples, batches of 4).")
 
 
 @exercise("04.2", lesson="04", names=["my_head", "head_input_size", "num_labels"],
-          hint="Subclass nn.Module: in __init__ build nn.Linear(head_input_size, hidden), an "
-               "activation, nn.Dropout(p) and nn.Linear(hidden, num_labels); forward applies them "
-               "in order and returns the logits.")
+          hint="Look at ClassifierHead in course_utils/models.py: layers are created in "
+               "__init__ (two linear layers, with the hidden size between them) and applied in "
+               "forward; dropout is a module of its own so that eval() can switch it off.")
 def head_with_hidden_layer_and_dropout(my_head, head_input_size, num_labels):
     """A head with a hidden layer, an activation and dropout."""
     if not isinstance(my_head, nn.Module):
@@ -107,9 +136,9 @@ def head_with_hidden_layer_and_dropout(my_head, head_input_size, num_labels):
 
 
 @exercise("04.3", lesson="04", names=["my_mistakes", "test_probs", "test_labels"],
-          hint="Predicted class: probs.argmax(1). Keep the rows where it differs from the label, "
-               "then sort them by the probability of the predicted class, highest first "
-               "(np.argsort(-confidence)), and keep five.")
+          hint="The predicted class is the most probable one, and the confidence is its "
+               "probability. Keep only the rows whose prediction differs from the label, then "
+               "order those by confidence, highest first (NumPy sorts ascending).")
 def five_most_confident_mistakes(my_mistakes: Any, test_probs, test_labels):
     """The five test rows the head got wrong with the highest confidence."""
     probs, labels = np.asarray(test_probs), np.asarray(test_labels)
@@ -118,7 +147,8 @@ def five_most_confident_mistakes(my_mistakes: Any, test_probs, test_labels):
     except (TypeError, ValueError):
         return Feedback.wrong("`my_mistakes` should be a list of 5 row indices into the test set.")
     if len(chosen) != 5:
-        return Feedback.wrong(f"`my_mistakes` has {len(chosen)} entries; give exactly 5 row indices.")
+        return Feedback.wrong(f"`my_mistakes` has {len(chosen)} entries; give exactly 5 row "
+                              "indices.")
     if any(not 0 <= i < len(labels) for i in chosen):
         return Feedback.wrong(f"Indices must be test rows 0..{len(labels) - 1}.")
     predicted = probs.argmax(1)
@@ -134,7 +164,7 @@ def five_most_confident_mistakes(my_mistakes: Any, test_probs, test_labels):
     if np.allclose(np.sort(got), np.sort(expected)) and not np.allclose(got, expected):
         return Feedback.wrong("These are the right five; order them by confidence, highest first.")
     if not np.allclose(got, expected):
-        return Feedback.wrong(f"These mistakes have confidence {np.round(got, 3).tolist()}; the five "
-                              f"most confident have {np.round(expected, 3).tolist()}.")
+        return Feedback.wrong(f"These mistakes have confidence {np.round(got, 3).tolist()}; the "
+                              f"five most confident have {np.round(expected, 3).tolist()}.")
     return Feedback.right("These are the mistakes the head was surest of: read them, they often "
                           "show sarcasm, mixed verdicts or labels that look wrong.")

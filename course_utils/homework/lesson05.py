@@ -1,4 +1,4 @@
-"""Checks for lesson 05 (full fine-tuning): no-decay groups, an epoch's accuracy, a warmup schedule.
+"""Checks for lesson 05 (full fine-tuning): frozen lower layers, an epoch's accuracy, a schedule.
 
 Each check recomputes the right answer from the learner's own objects and says what differs.
 Example::
@@ -11,77 +11,87 @@ Example::
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from torch import nn
 
 from .core import Feedback, exercise
 
-
-def _is_no_decay(name: str, parameter, layer_norm_ids: set[int]) -> bool:
-    return name.endswith("bias") or id(parameter) in layer_norm_ids
+LAYER = re.compile(r"(?:^|\.)layers?\.(\d+)\.")
 
 
-@exercise("05.1", lesson="05", names=["my_groups", "model"],
-          hint="Loop over model.named_parameters(); put a parameter in the no-decay list when its "
-               "name ends with 'bias' or contains 'LayerNorm', else in the decay list; return "
-               "[{'params': decay, 'weight_decay': 0.01}, {'params': no_decay, 'weight_decay': 0.0}].")
-def no_decay_groups(my_groups: Any, model: nn.Module):
-    """Two AdamW groups: decay on weight matrices, none on biases and LayerNorm weights."""
-    if not isinstance(my_groups, (list, tuple)) or not all(isinstance(g, dict) for g in my_groups):
-        return Feedback.wrong("`my_groups` should be a list of dicts, each with 'params' and "
-                              "'weight_decay'.")
-    if len(my_groups) != 2:
-        return Feedback.wrong(f"`my_groups` has {len(my_groups)} group(s): make two, one with "
-                              "weight decay and one without.")
-    if any("params" not in g or "weight_decay" not in g for g in my_groups):
-        return Feedback.wrong("Each group needs both a 'params' list and a 'weight_decay' value.")
-    layer_norm_ids = {id(p) for m in model.modules() if isinstance(m, nn.LayerNorm)
-                      for p in m.parameters(recurse=False)}
-    names = {id(p): n for n, p in model.named_parameters()}
-    trainable = {id(p) for p in model.parameters() if p.requires_grad}
-    seen: list[int] = []
-    for group in my_groups:
-        seen.extend(id(p) for p in group["params"])
-    foreign = [i for i in seen if i not in names]
-    if foreign:
-        return Feedback.wrong(f"{len(foreign)} entries are not parameters of `model` (use "
-                              "model.named_parameters(), not copies or names).")
-    if len(seen) != len(set(seen)):
-        return Feedback.wrong("Some parameters appear twice: each must be in exactly one group.")
-    missing = trainable - set(seen)
-    if missing:
-        example = sorted(names[i] for i in missing)[0]
-        return Feedback.wrong(f"{len(missing)} trainable parameters are in no group, e.g. "
-                              f"{example}: the optimizer would never update them.")
-    by_decay = sorted(my_groups, key=lambda g: float(g["weight_decay"]))
-    zero, positive = by_decay
-    if float(zero["weight_decay"]) != 0.0 or float(positive["weight_decay"]) <= 0.0:
-        return Feedback.wrong("One group needs weight_decay 0.0 and the other a positive value "
-                              f"(got {[g['weight_decay'] for g in my_groups]}).")
-    in_zero = {id(p) for p in zero["params"]}
-    decayed_wrongly = [names[i] for i in names if i in trainable and i not in in_zero
-                       and _is_no_decay(names[i], _param(model, names[i]), layer_norm_ids)]
-    spared_wrongly = [names[i] for i in in_zero
-                      if not _is_no_decay(names[i], _param(model, names[i]), layer_norm_ids)]
-    if decayed_wrongly:
-        kinds = "LayerNorm weights" if any(not n.endswith("bias") for n in decayed_wrongly) else "biases"
-        return Feedback.wrong(f"{len(decayed_wrongly)} parameters get weight decay but should not "
-                              f"({kinds}, e.g. {decayed_wrongly[0]}).")
-    if spared_wrongly:
-        return Feedback.wrong(f"{len(spared_wrongly)} weight matrices get no decay but should, "
-                              f"e.g. {spared_wrongly[0]}.")
-    return Feedback.right(f"{len(positive['params'])} weight tensors decay, {len(in_zero)} biases "
-                          "and LayerNorm weights do not.")
+def _should_freeze(name: str, n_frozen: int) -> bool | None:
+    """Return whether parameter ``name`` is below layer ``n_frozen``; None when in no layer."""
+    if ".embeddings." in f".{name}":
+        return True
+    match = LAYER.search(name)
+    return None if match is None else int(match.group(1)) < n_frozen
 
 
-def _param(model: nn.Module, name: str):
-    return dict(model.named_parameters())[name]
+@exercise("05.1", lesson="05", names=["layered_model", "n_frozen", "predicted_trainable_share",
+                                      "trainable_share"],
+          hint="The section 'Which parameters moved?' froze the embeddings through the "
+               "requires_grad flag of their parameters; the transformer layers are numbered in "
+               "the parameter names (print a few). Count weights (numel), not tensors.")
+def lower_layers_frozen(layered_model, n_frozen, predicted_trainable_share, trainable_share):
+    """Freeze the embeddings and the lower layers; predict, then measure what still trains."""
+    if not isinstance(layered_model, nn.Module):
+        return Feedback.wrong(f"`layered_model` should be the copied model, not a "
+                              f"{type(layered_model).__name__}.")
+    named = list(layered_model.named_parameters())
+    layers = {int(m.group(1)) for name, _ in named if (m := LAYER.search(name))}
+    if not layers:
+        return Feedback.wrong("`layered_model` has no numbered transformer layers: copy the "
+                              "fine-tuned `model`.")
+    if isinstance(n_frozen, bool) or not isinstance(n_frozen, int) \
+            or not 0 < n_frozen < len(layers):
+        return Feedback.wrong(f"n_frozen should stay an int between 1 and {len(layers) - 1}.")
+    for name, parameter in named:
+        freeze = _should_freeze(name, n_frozen)
+        if freeze is True and parameter.requires_grad:
+            where = "the embeddings" if ".embeddings." in f".{name}" else "a lower layer"
+            return Feedback.wrong(f"{name} ({where}) still trains: freeze the embeddings and "
+                                  f"layers 0 to {n_frozen - 1}.")
+        if freeze is False and not parameter.requires_grad:
+            return Feedback.wrong(f"{name} is frozen, but only the embeddings and layers 0 to "
+                                  f"{n_frozen - 1} should be; the upper layers keep training.")
+        if freeze is None and not parameter.requires_grad:
+            return Feedback.wrong(f"{name} is frozen: the head (and anything above the layers) "
+                                  "must keep training, it is new.")
+    total = sum(p.numel() for _, p in named)
+    trainable = sum(p.numel() for _, p in named if p.requires_grad)
+    expected = trainable / total
+    values = {}
+    for label, value in [("predicted_trainable_share", predicted_trainable_share),
+                         ("trainable_share", trainable_share)]:
+        try:
+            values[label] = float(value)
+        except (TypeError, ValueError):
+            return Feedback.wrong(f"`{label}` should be a number, not a {type(value).__name__}.")
+        if not 0 <= values[label] <= 1:
+            return Feedback.wrong(f"`{label}` = {values[label]:g} is not a share in [0, 1] (a "
+                                  "percentage? a count?).")
+    share = values["trainable_share"]
+    if abs(share - expected) > 1e-6:
+        tensors = sum(p.requires_grad for _, p in named) / len(named)
+        if abs(share - tensors) <= 1e-6:
+            return Feedback.wrong("trainable_share counts parameter tensors; count the numbers "
+                                  "they hold: a bias and a weight matrix are not the same size.")
+        if abs(share - (1 - expected)) <= 1e-6:
+            return Feedback.wrong("trainable_share is the frozen share; give the trainable one.")
+        return Feedback.wrong(f"trainable_share = {share:.4f} is not the share of layered_model's "
+                              "parameters (numbers of weights) that still train.")
+    predicted = values["predicted_trainable_share"]
+    return Feedback.right(f"{trainable:,} of {total:,} weights still train ({expected:.1%}); you "
+                          f"predicted {predicted:.1%}, off by {abs(predicted - expected):.1%}. "
+                          "The embeddings are a large block of a small model: freezing them "
+                          "saves more than a layer does.")
 
 
 @exercise("05.2", lesson="05", names=["epoch_accuracy", "batch_accuracies", "batch_sizes"],
-          hint="Turn each batch's accuracy back into a count of correct examples (accuracy × size), "
-               "add the counts, and divide by the total number of examples.")
+          hint="An accuracy is correct examples / examples. What does a batch's accuracy tell "
+               "you about its number of correct examples, given its size?")
 def epoch_accuracy_weighted_by_batch_size(epoch_accuracy: Any, batch_accuracies, batch_sizes):
     """An epoch's accuracy over examples, not the mean of per-batch accuracies."""
     try:
@@ -125,17 +135,21 @@ def linear_schedule_with_warmup(warmup_linear: Any):
             try:
                 got = float(warmup_linear(step, warmup_steps, total_steps))
             except (TypeError, ValueError):
-                return Feedback.wrong("warmup_linear(step, warmup_steps, total_steps) must return a number.")
+                return Feedback.wrong("warmup_linear(step, warmup_steps, total_steps) must "
+                                      "return a number.")
             if math.isclose(got, expected, abs_tol=1e-6):
                 continue
-            where = f"warmup_linear({step}, {warmup_steps}, {total_steps}) = {got:.4f}, expected {expected:.4f}"
+            where = (f"warmup_linear({step}, {warmup_steps}, {total_steps}) = {got:.4f}, "
+                     f"expected {expected:.4f}")
             if step < warmup_steps:
                 if step == 0 and math.isclose(got, 1.0):
-                    return Feedback.wrong(f"{where}: there is no warmup; the factor must start at 0.")
-                return Feedback.wrong(f"{where}: during warmup the factor rises as step / warmup_steps.")
+                    return Feedback.wrong(f"{where}: there is no warmup; the factor must start "
+                                          "at 0.")
+                return Feedback.wrong(f"{where}: during warmup the factor rises as "
+                                      "step / warmup_steps.")
             if step > total_steps:
-                return Feedback.wrong(f"{where}: after the last step the factor stays at 0, it must "
-                                      "not become negative.")
+                return Feedback.wrong(f"{where}: after the last step the factor stays at 0, it "
+                                      "must not become negative.")
             if math.isclose(got, 1.0):
                 return Feedback.wrong(f"{where}: after warmup the factor must fall linearly to 0 "
                                       "at total_steps.")

@@ -1,4 +1,4 @@
-"""Checks for lesson 06 (token tagging): the first-letter label, subword alignment, the masked loss.
+"""Checks for lesson 06 (token tagging): the first-letter label, subword alignment, two schemes.
 
 Each check runs the learner's function on cases with a known answer (computed by
 ``course_utils.tagging``) and names the first case that differs. Example::
@@ -12,7 +12,8 @@ from typing import Any
 
 import torch
 
-from ..tagging import IGNORE_INDEX, align_labels, first_letter_id
+from ..tagging import align_labels, encode_lines, first_letter_id
+from ..training import IGNORE_INDEX
 from .core import Feedback, exercise
 
 LETTER_CASES = ["whale", "Ahab", "Queequeg", "xebec", "Yonder", "zounds", "Vast", "ocean", "'tis",
@@ -40,8 +41,9 @@ def _call(function: Any, *args) -> tuple[Any, str | None]:
 
 
 @exercise("06.1", lesson="06", names=["first_letter_label"],
-          hint="Lower-case the first character; 'abcdefghijklmnopqrstuvwxyz'.index(c) + 1 is its "
-               "id when it is a letter, and everything else (digits, punctuation, '') is 0.")
+          hint="Look at ID2LABEL (printed in section 2): a letter's id is its position in the "
+               "alphabet, counted from 1. Capitals count as their lower-case letter; an empty "
+               "word has no first letter; the source's alphabet forgot four letters.")
 def first_letter_label_matches(first_letter_label):
     """Label a word with the id of its first letter (1..26), or 0."""
     for word in LETTER_CASES:
@@ -72,8 +74,9 @@ def first_letter_label_matches(first_letter_label):
 
 
 @exercise("06.2", lesson="06", names=["align_first_subword"],
-          hint="Walk through word_ids: None -> 0; a word id different from the previous token's "
-               "-> word_labels[word_id]; the same word id again -> -100.")
+          hint="Walk through word_ids keeping the previous token's word id: a piece starts a "
+               "new word exactly when its word id differs from the previous one. The table in "
+               "section 3 shows both schemes on one sentence.")
 def first_subword_alignment_matches(align_first_subword):
     """Give each word's label to its first subword only, -100 to the others, 0 to specials."""
     for word_ids, word_labels in ALIGN_CASES:
@@ -98,53 +101,71 @@ def first_subword_alignment_matches(align_first_subword):
                                   f"({got}): only the first subword keeps it, the later ones "
                                   "get -100.")
         specials = [i for i, w in enumerate(word_ids) if w is None]
-        if any(got[i] != 0 for i in specials):
+        special_label = align_labels([None], [], scheme="first")[0]
+        if any(got[i] != special_label for i in specials):
             return Feedback.wrong(f"For word_ids={word_ids} the special tokens (word id None) got "
-                                  f"{[got[i] for i in specials]}: this lesson labels them 0.")
+                                  f"{[got[i] for i in specials]}: this lesson labels them "
+                                  f"{special_label}.")
         return Feedback.wrong(f"For word_ids={word_ids} and word_labels={word_labels} you "
                               f"returned {got}; expected {expected}.")
     return Feedback.right("Each word's label sits on its first subword; later subwords carry "
                           "-100, which the loss and the accuracy skip.")
 
 
-def _loss_cases() -> list[tuple[torch.Tensor, torch.Tensor]]:
-    generator = torch.Generator().manual_seed(6)
-    logits = torch.randn(2, 5, 27, generator=generator)
-    labels = torch.tensor([[0, 20, 8, IGNORE_INDEX, 0], [0, 1, IGNORE_INDEX, IGNORE_INDEX,
-                                                         IGNORE_INDEX]])
-    all_labelled = torch.randint(0, 27, (3, 4), generator=generator)
-    return [(logits, labels), (torch.randn(3, 4, 27, generator=generator), all_labelled)]
+def labelled_positions(tokenizer, lines: list[str]) -> dict[str, int]:
+    """Return {scheme: positions whose label is not -100} for ``lines`` under both schemes."""
+    return {scheme: int(sum((torch.tensor(f["labels"]) != IGNORE_INDEX).sum()
+                            for f in encode_lines(tokenizer, lines, scheme)[0]))
+            for scheme in ("first", "every")}
 
 
-@exercise("06.3", lesson="06", names=["masked_loss"],
-          hint="Flatten to (tokens, 27) and (tokens,), keep the positions whose label is not "
-               "-100, and average the cross-entropy over those positions only.")
-def masked_loss_matches(masked_loss):
-    """Average the cross-entropy over labelled positions, skipping -100."""
-    for logits, labels in _loss_cases():
-        got, problem = _call(masked_loss, logits.clone(), labels.clone())
-        if problem:
-            return Feedback.wrong(f"`masked_loss`: {problem}")
-        if not isinstance(got, torch.Tensor) or got.numel() != 1:
-            return Feedback.wrong(f"masked_loss returned {type(got).__name__}"
-                                  f"{tuple(got.shape) if isinstance(got, torch.Tensor) else ''}: "
-                                  "return one number as a tensor, so .backward() works.")
-        flat_logits, flat_labels = logits.reshape(-1, 27), labels.reshape(-1)
-        keep = flat_labels != IGNORE_INDEX
-        per_token = torch.nn.functional.cross_entropy(flat_logits[keep], flat_labels[keep],
-                                                      reduction="none")
-        expected, value = per_token.mean().item(), got.item()
-        if abs(value - expected) <= 1e-4 * max(1.0, abs(expected)):
+@exercise("06.3", lesson="06", names=["tokenizer", "scheme_lines", "labelled_tokens",
+                                      "extra_share"],
+          hint="encode_lines (section 3) takes the scheme as an argument; every feature it "
+               "returns has its labels, and -100 marks a position the loss skips. The extra "
+               "share compares the two counts: how many more positions, relative to 'first'?")
+def every_versus_first_scheme(tokenizer, scheme_lines, labelled_tokens, extra_share):
+    """Measure how many more positions the "every" scheme trains on than "first"."""
+    if not (isinstance(scheme_lines, list) and scheme_lines
+            and all(isinstance(line, str) for line in scheme_lines)):
+        return Feedback.wrong("`scheme_lines` should still be the list of lines given in the "
+                              "exercise cell; re-run that cell.")
+    if not isinstance(labelled_tokens, dict) or sorted(labelled_tokens) != ["every", "first"]:
+        return Feedback.wrong("`labelled_tokens` should be a dict with the keys 'first' and "
+                              "'every'.")
+    expected = labelled_positions(tokenizer, scheme_lines)
+    everything = sum(len(f["input_ids"]) for f in encode_lines(tokenizer, scheme_lines)[0])
+    for scheme in ("first", "every"):
+        got = labelled_tokens[scheme]
+        got = got.item() if isinstance(got, torch.Tensor) else got
+        if got == expected[scheme]:
             continue
-        if abs(value - per_token.sum().item()) < 1e-3:
-            return Feedback.wrong(f"Your loss {value:.4f} is the sum over tokens: take the mean "
-                                  "over the labelled positions.")
-        if abs(value - per_token.sum().item() / len(flat_labels)) < 1e-4:
-            return Feedback.wrong(f"Your loss {value:.4f} divides by every position "
-                                  f"({len(flat_labels)}), ignored ones included: divide by the "
-                                  f"{int(keep.sum())} "
-                                  "labelled positions.")
-        return Feedback.wrong(f"Your loss is {value:.4f}; the mean cross-entropy over the "
-                              f"labelled positions is {expected:.4f}.")
-    return Feedback.right("Your loss averages over labelled tokens only, exactly like "
-                          "CrossEntropyLoss(ignore_index=-100).")
+        if scheme == "first" and got == everything:
+            return Feedback.wrong("labelled_tokens['first'] counts every position: the later "
+                                  "pieces of a word carry -100 and do not count.")
+        if got == expected["every" if scheme == "first" else "first"]:
+            return Feedback.wrong(f"labelled_tokens[{scheme!r}] is the other scheme's count: "
+                                  "did you swap them?")
+        return Feedback.wrong(f"labelled_tokens[{scheme!r}] = {got!r} is not the number of "
+                              f"positions with a label (not -100) when scheme_lines are encoded "
+                              f"with the {scheme!r} scheme.")
+    extra = expected["every"] / expected["first"] - 1
+    try:
+        value = float(extra_share)
+    except (TypeError, ValueError):
+        return Feedback.wrong(f"`extra_share` should be a number, not a "
+                              f"{type(extra_share).__name__}.")
+    if abs(value - extra) > 1e-6:
+        if abs(value - (extra + 1)) <= 1e-6:
+            return Feedback.wrong("extra_share is the ratio every / first; give how much more, "
+                                  "relative to 'first' (0.1 means 10% more).")
+        if abs(value - 100 * extra) <= 1e-4:
+            return Feedback.wrong("extra_share is a percentage; give a fraction (0.1 for 10%).")
+        return Feedback.wrong(f"extra_share = {value:.4f} does not follow from your counts "
+                              f"(how many more positions 'every' labels than 'first', relative "
+                              "to 'first').")
+    return Feedback.right(f"'every' trains on {extra:.1%} more positions than 'first' on these "
+                          f"{len(scheme_lines)} lines: each extra one is a later piece of a long "
+                          "word, so 'every' weighs rare, long words more in the loss and the "
+                          "token accuracy. Which wins on accuracy is what the lesson's scheme "
+                          "parameter lets you measure.")
