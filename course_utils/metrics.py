@@ -8,6 +8,8 @@ Example::
     0.6667
     >>> accuracy_interval([0, 1] * 50, [0, 1] * 40 + [1, 0] * 10)           # doctest: +SKIP
     (0.7111..., 0.8666...)
+    >>> compare(0.805, 0.795, n=1276)                                       # doctest: +SKIP
+    'tie'
     >>> most_confident_mistakes(texts, y_true, probs, id2label, k=5)         # doctest: +SKIP
     >>> results_table([{"approach": "TF-IDF + logreg", "test_accuracy": 0.775}])   # doctest: +SKIP
 """
@@ -46,6 +48,38 @@ def accuracy_interval(y_true: Sequence[int], y_pred: Sequence[int],
     interval = binomtest(int((y_true == y_pred).sum()), int(y_true.size)).proportion_ci(
         confidence_level=confidence, method="wilson")
     return float(interval.low), float(interval.high)
+
+
+
+def wilson_interval(value: float, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Return the Wilson interval of an accuracy ``value`` measured on ``n`` examples."""
+    found = binomtest(int(round(value * n)), int(n)).proportion_ci(
+        confidence_level=confidence, method="wilson")
+    return float(found.low), float(found.high)
+
+
+VERDICTS = ("better", "worse", "tie")
+
+
+def compare(a: float, b: float, n: int, confidence: float = 0.95) -> str:
+    """Return "better", "worse" or "tie": accuracy ``a`` against ``b``, each measured on n examples.
+
+    A tie when either accuracy lies inside the other's Wilson interval: n examples cannot tell
+    the two apart, and another seed or another sample of texts could swap them.
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n is the number of examples each accuracy was measured on (an integer "
+                         f">= 1), got {n!r}.")
+    for name, value in (("a", a), ("b", b)):
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"{name} is an accuracy in [0, 1], got {value!r}: pass fractions, "
+                             "not percentages.")
+
+    a_low, a_high = wilson_interval(a, n, confidence)
+    b_low, b_high = wilson_interval(b, n, confidence)
+    if a_low <= b <= a_high or b_low <= a <= b_high:
+        return "tie"
+    return "better" if a > b else "worse"
 
 
 def most_confident_mistakes(texts: Sequence[str], y_true: Sequence[int], probs: np.ndarray,

@@ -1,7 +1,7 @@
 """Token tagging (lesson 06): label every token with the first letter of its word.
 
-The labels are 27 classes: id 0 (``"0"``) for special tokens and words that do not
-start with a letter a-z, ids 1..26 for ``"a"``..``"z"`` (all 26: no letter is folded
+The labels are 27 classes: id 0 (``"0"``) for words that do not start with a letter
+a-z, ids 1..26 for ``"a"``..``"z"`` (all 26: no letter is folded
 into 0). Labels are built on the *tokenized* text with a fast tokenizer's
 ``word_ids()`` and character offsets, under one of two schemes:
 
@@ -9,7 +9,8 @@ into 0). Labels are built on the *tokenized* text with a fast tokenizer's
 - ``"first"``: only the first subword does, the others get -100, which the loss and
   the accuracy skip (how named-entity datasets are labelled).
 
-Special tokens ([CLS], [SEP]) are labelled 0 under both schemes; padding gets -100.
+Special tokens ([CLS], [SEP]) get -100 under both schemes, as padding does: they are not
+words, so no loss or accuracy counts them.
 Empty lines are dropped and counted; lines longer than the model's maximum are split
 into windows, each with its own special tokens, so no token is lost and nothing crashes.
 
@@ -58,13 +59,13 @@ def first_letter_id(word: str) -> int:
 
 def align_labels(word_ids: Sequence[int | None], word_labels: Sequence[int],
                  scheme: str = "every") -> list[int]:
-    """Return one label per token from one label per word (specials 0; -100 per ``scheme``)."""
+    """Return one label per token from one label per word (specials -100; -100 per ``scheme``)."""
     if scheme not in SCHEMES:
         raise TaggingError(f"Unknown labelling scheme {scheme!r}: use 'every' or 'first'.")
     labels, previous = [], None
     for word in word_ids:
         if word is None:
-            labels.append(0)                           # [CLS], [SEP]: not a word
+            labels.append(IGNORE_INDEX)                # [CLS], [SEP]: not a word, not scored
         elif word >= len(word_labels):
             raise TaggingError(f"word id {word} but only {len(word_labels)} word labels: "
                                "compute word labels from the same encoding.")
@@ -104,7 +105,8 @@ def _windows(ids: list[int], labels: list[int], special_mask: list[int], tokeniz
         chunk_ids, chunk_labels = map(list, zip(*body[start:start + step]))
         pieces.append({"input_ids": prefix + chunk_ids + suffix,
                        "attention_mask": [1] * (len(prefix) + len(chunk_ids) + len(suffix)),
-                       "labels": [0] * len(prefix) + chunk_labels + [0] * len(suffix)})
+                       "labels": ([IGNORE_INDEX] * len(prefix) + chunk_labels
+                                  + [IGNORE_INDEX] * len(suffix))})
     return pieces
 
 

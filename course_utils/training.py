@@ -173,7 +173,9 @@ def _train_epoch(model, loader, optimizer, scheduler, device, max_grad_norm, pro
         total_items += items
         total_correct += correct
         if progress:
-            bar.set_postfix(loss=f"{total_loss / max(total_items, 1):.4f}")
+            # refresh=False: the bar redraws at its own interval with the true count; a forced
+            # redraw here would print every batch, each showing a stale count.
+            bar.set_postfix(loss=f"{total_loss / max(total_items, 1):.4f}", refresh=False)
     if total_items == 0:
         raise TrainingError("The training loader yielded no labelled examples: check the data.")
     return total_loss / total_items, total_correct / total_items

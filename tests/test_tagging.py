@@ -54,7 +54,7 @@ def test_every_letter_is_reachable_through_the_tokenizer(tokenizer):
 
 
 @pytest.mark.parametrize("scheme", ["every", "first"])
-def test_labels_match_tokens_and_specials_are_zero(tokenizer, hamlet, scheme):
+def test_labels_match_tokens_and_specials_are_ignored(tokenizer, hamlet, scheme):
     lines, _ = hamlet
     features, report = encode_lines(tokenizer, lines[:300], scheme=scheme)
     assert report.examples == len(features) == 300 and report.empty_dropped == 0
@@ -62,28 +62,30 @@ def test_labels_match_tokens_and_specials_are_zero(tokenizer, hamlet, scheme):
         ids, labels = feature["input_ids"], feature["labels"]
         assert len(labels) == len(ids) == len(feature["attention_mask"])
         special = tokenizer.get_special_tokens_mask(ids, already_has_special_tokens=True)
-        assert all(y == 0 for y, s in zip(labels, special) if s)
+        assert all(y == IGNORE_INDEX for y, s in zip(labels, special) if s)
+        if scheme == "every":
+            assert all(y != IGNORE_INDEX for y, s in zip(labels, special) if not s)
         assert all(y in range(NUM_LABELS) or y == IGNORE_INDEX for y in labels)
 
 
 def test_every_scheme_labels_each_subword_with_its_words_letter(tokenizer):
     (feature,), _ = encode_lines(tokenizer, [LONG_WORD_LINE], scheme="every")
     tokens = tokenizer.convert_ids_to_tokens(feature["input_ids"])
-    assert IGNORE_INDEX not in feature["labels"]
-    pieces = [(t, ID2LABEL[y]) for t, y in zip(tokens, feature["labels"])]
+    assert IGNORE_INDEX not in feature["labels"][1:-1]
+    pieces = [(t, ID2LABEL.get(y, "-100")) for t, y in zip(tokens, feature["labels"])]
     split = [label for token, label in pieces if token.startswith("##")]
     assert len(split) >= 3 and set(split) <= {"a", "h"}     # amridodgifier, harpooneer
-    assert pieces[0] == ("[CLS]", "0") and pieces[-1] == ("[SEP]", "0")
+    assert feature["labels"][0] == feature["labels"][-1] == IGNORE_INDEX     # [CLS], [SEP]
     assert ("whale", "w") in pieces and (".", "0") in pieces
 
 
-def test_first_scheme_puts_minus_100_exactly_on_later_subwords(tokenizer):
+def test_first_scheme_puts_minus_100_exactly_on_later_subwords_and_specials(tokenizer):
     encoding = tokenizer(LONG_WORD_LINE)
     (feature,), _ = encode_lines(tokenizer, [LONG_WORD_LINE], scheme="first")
     previous = None
     for word, label in zip(encoding.word_ids(), feature["labels"]):
         later_subword = word is not None and word == previous
-        assert (label == IGNORE_INDEX) == later_subword
+        assert (label == IGNORE_INDEX) == (later_subword or word is None)
         previous = word
 
 
@@ -92,7 +94,7 @@ def test_align_labels_refuses_unknown_scheme_and_mismatched_words():
         align_labels([None, 0, None], [3], scheme="all")
     with pytest.raises(TaggingError, match="same encoding"):
         align_labels([None, 0, 1, None], [3], scheme="every")
-    assert align_labels([None, 0, 0, 1, None], [3, 5], "first") == [0, 3, -100, 5, 0]
+    assert align_labels([None, 0, 0, 1, None], [3, 5], "first") == [-100, 3, -100, 5, -100]
 
 
 def test_empty_lines_are_dropped_and_counted(tokenizer):
@@ -111,7 +113,8 @@ def test_long_lines_are_split_into_windows_without_losing_tokens(tokenizer, sche
     body = [t for w in windows for t in w["input_ids"][1:-1]]
     assert body == whole[0]["input_ids"][1:-1]
     assert [y for w in windows for y in w["labels"][1:-1]] == whole[0]["labels"][1:-1]
-    assert all(w["input_ids"][0] == tokenizer.cls_token_id and w["labels"][0] == 0 for w in windows)
+    assert all(w["input_ids"][0] == tokenizer.cls_token_id and w["labels"][0] == IGNORE_INDEX
+               for w in windows)
 
 
 def test_a_line_over_512_tokens_does_not_crash(tokenizer):

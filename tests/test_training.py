@@ -248,3 +248,14 @@ def test_history_without_validation_has_no_best_epoch_and_a_table_of_what_it_rec
 
 def test_ignore_index_is_what_cross_entropy_skips():
     assert training.IGNORE_INDEX == nn.CrossEntropyLoss().ignore_index == -100
+
+
+def test_progress_bar_redraws_at_its_interval_not_at_every_batch(capsys, monkeypatch):
+    """A forced redraw per batch stored hundreds of lines, each with a stale '0/N' count."""
+    monkeypatch.setenv("TQDM_MININTERVAL", "60")
+    model = tiny_bert()
+    optimizer = training.make_optimizer(model, lr=3e-3)
+    training.train_one_epoch(model, toy_batches(n_batches=20), optimizer, progress=True)
+    stored = capsys.readouterr().err
+    assert stored.count("loss=") <= 2
+    assert "0/20" in stored and "it/s, loss=" not in stored.split("0/20", 1)[1].split("\r")[0]

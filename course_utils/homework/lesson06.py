@@ -78,7 +78,7 @@ def first_letter_label_matches(first_letter_label):
                "new word exactly when its word id differs from the previous one. The table in "
                "section 3 shows both schemes on one sentence.")
 def first_subword_alignment_matches(align_first_subword):
-    """Give each word's label to its first subword only, -100 to the others, 0 to specials."""
+    """Give each word's label to its first subword only, -100 to the others and to specials."""
     for word_ids, word_labels in ALIGN_CASES:
         got, problem = _call(align_first_subword, list(word_ids), list(word_labels))
         if problem:
