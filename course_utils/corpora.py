@@ -2,9 +2,10 @@
 
 The review corpus (Rotten Tomatoes snippets and plot synopses) and Hamlet are course
 assets, checked and cached by ``assets``; the ``full`` profile reads IMDB or SST-2 from
-the hub and Moby-Dick from Project Gutenberg (downloaded once, its checksum kept beside
-it). ``load_labelled_splits`` is what lessons 03-05 call: a learner's CSV or a named
-corpus, cleaned, encoded and split by ``data``.
+the hub (``load_sentiment_corpus(dataset, profile)``: IMDB unless ``dataset="sst2"``) and
+Moby-Dick from Project Gutenberg (downloaded once, its checksum kept beside it).
+``load_labelled_splits`` is what lessons 04-05 call: a learner's CSV or a named corpus,
+cleaned, encoded and split by ``data``.
 
 Example::
 
@@ -93,6 +94,27 @@ def load_corpus(name: str = "reviews", classes: tuple[str, ...] = REVIEW_CLASSES
 
     dataset_id, splits = HUB_CORPORA[name]
     return frame_from_hub_dataset(datasets.load_dataset(dataset_id), splits)
+
+
+def sentiment_corpus_name(dataset: str = "", profile: str = "offline") -> str:
+    """Return the corpus a lesson reads: ``dataset`` when given, else the profile's choice."""
+    from .profiles import get_profile
+
+    chosen = get_profile(profile)
+    name = dataset or chosen.sentiment_data
+    if name not in ("reviews", *HUB_CORPORA):
+        raise DataError(f"Unknown dataset {dataset!r}: leave it empty for the profile's corpus, "
+                        f"or use {', '.join(map(repr, ('reviews', *HUB_CORPORA)))}.")
+    if name in HUB_CORPORA and chosen.offline:
+        raise DataError(f"dataset={name!r} comes from the Hugging Face hub: set "
+                        f"profile='full' (it needs internet), or leave dataset empty.")
+    return name
+
+
+def load_sentiment_corpus(dataset: str = "", profile: str = "offline",
+                          classes: tuple[str, ...] = REVIEW_CLASSES) -> pd.DataFrame:
+    """Return ``text`` / ``label`` rows of `dataset` ("imdb", "sst2", "reviews"; "": profile's)."""
+    return load_corpus(sentiment_corpus_name(dataset, profile), classes)
 
 
 def load_labelled_splits(data_path: str | None = None, text_column: str = "text",

@@ -134,8 +134,9 @@ def _check_is_text_csv(path: Path) -> None:
                         "for one JSON object per line).")
 
 
-def _guess_separator(path: Path) -> str:
+def csv_separator(path: str | Path) -> str:
     """Return the header line's separator as ``csv.Sniffer`` sees it; a comma when in doubt."""
+    path = Path(path)
     if path.name.lower().endswith(COMPRESSED_SUFFIXES):
         return ","
     with path.open("rb") as handle:
@@ -160,7 +161,7 @@ def read_labelled_csv(path: str | Path, text_column: str = "text",
                         f"from the notebook's folder: {Path.cwd()}).")
     _check_is_text_csv(path)
     try:
-        frame = pd.read_csv(path, encoding="utf-8", sep=_guess_separator(path))
+        frame = pd.read_csv(path, encoding="utf-8", sep=csv_separator(path))
     except UnicodeDecodeError as err:
         raise DataError(f"{path} is not UTF-8 text (byte {err.start}: {err.reason}). Re-save it "
                         "as UTF-8, e.g. pd.read_csv(path, encoding='latin-1').to_csv(new_path, "

@@ -15,9 +15,11 @@ from course_utils.corpora import (
     load_corpus,
     load_labelled_splits,
     load_reviews,
+    load_sentiment_corpus,
     load_tagging_lines,
     read_gutenberg_lines,
     review_corpus_path,
+    sentiment_corpus_name,
 )
 from course_utils.data import DataError
 
@@ -76,6 +78,39 @@ def test_hub_dataset_rows_become_label_names():
                                        features=features)
     frame = frame_from_hub_dataset(datasets.DatasetDict({"train": train}), ("train",))
     assert frame.to_dict("list") == {"text": ["bad", "good"], "label": ["negative", "positive"]}
+
+
+def test_the_dataset_parameter_picks_the_corpus_and_the_offline_profile_refuses_the_hub():
+    assert sentiment_corpus_name("", "offline") == "reviews"
+    assert sentiment_corpus_name("", "full") == "imdb"
+    assert sentiment_corpus_name("sst2", "full") == "sst2"
+    with pytest.raises(DataError, match="profile='full'"):
+        sentiment_corpus_name("sst2", "offline")
+    with pytest.raises(DataError, match="Unknown dataset 'sst-2'"):
+        sentiment_corpus_name("sst-2", "full")
+
+
+def test_full_profile_reads_sst2_or_imdb_through_load_dataset(monkeypatch):
+    import datasets
+
+    features = datasets.Features({"idx": datasets.Value("int32"),
+                                  "sentence": datasets.Value("string"),
+                                  "label": datasets.ClassLabel(names=["negative", "positive"])})
+    parts = {"train": (["dull", "lovely"], [0, 1]), "validation": (["awful"], [0]),
+             "test": (["unlabelled"], [-1])}
+    hub = datasets.DatasetDict({
+        name: datasets.Dataset.from_dict({"idx": list(range(len(texts))), "sentence": texts,
+                                          "label": labels}, features=features)
+        for name, (texts, labels) in parts.items()})
+    asked = []
+    monkeypatch.setattr(datasets, "load_dataset", lambda name, *a, **k: asked.append(name) or hub)
+    frame = load_sentiment_corpus("sst2", "full")
+    assert asked == ["stanfordnlp/sst2"]          # SST-2's test split has no labels: not read
+    assert frame.to_dict("list") == {"text": ["dull", "lovely", "awful"],
+                                     "label": ["negative", "positive", "negative"]}
+    imdb = load_sentiment_corpus("", "full")      # the full profile's default
+    assert asked[-1] == "imdb"
+    assert imdb["text"].tolist() == ["dull", "lovely", "unlabelled"]   # IMDB: train and test
 
 
 # ---------------------------------------------------------------- Hamlet

@@ -263,3 +263,18 @@ def test_all_one_class_is_refused_by_the_split_too():
     frame = pd.DataFrame({"text": list("abcdef"), "label": ["x"] * 6, "label_id": [0] * 6})
     with pytest.raises(DataError, match="same label"):
         stratified_split(frame)
+
+
+@pytest.mark.parametrize("separator", ["\t", "|", ";", ","])
+def test_csv_separator_tells_load_dataset_how_to_read_the_file(tmp_path, separator):
+    from datasets import load_dataset
+
+    from course_utils.data import csv_separator
+
+    path = tmp_path / "mine.csv"
+    path.write_text(f"text{separator}label\nnice really{separator}pos\nbad{separator}neg\n")
+    assert csv_separator(str(path)) == separator
+    loaded = load_dataset("csv", data_files=str(path), sep=csv_separator(path),
+                          cache_dir=str(tmp_path / "cache"))
+    assert loaded["train"].column_names == ["text", "label"]
+    assert loaded["train"]["text"] == ["nice really", "bad"]
