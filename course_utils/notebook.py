@@ -142,18 +142,45 @@ def without_shell_commands(source: str) -> str:
     return "\n".join(lines)
 
 
+def final_stream_lines(outputs: list) -> list:
+    """Return ``outputs`` with each stream's redraws (``\r``) reduced to what a terminal shows.
+
+    A progress bar redraws its line with carriage returns; the stored output keeps only the
+    last state of each line (one final line per loop). Consecutive outputs of the same stream
+    are merged first, so a line split between two of them is reduced as one.
+    """
+    merged: list = []
+    for output in outputs:
+        if (output.get("output_type") == "stream" and merged
+                and merged[-1].get("output_type") == "stream"
+                and merged[-1].get("name") == output.get("name")):
+            merged[-1]["text"] = "".join(merged[-1]["text"]) + "".join(output["text"])
+        else:
+            merged.append(copy.deepcopy(output))
+    for output in merged:
+        if output.get("output_type") == "stream":
+            text = "".join(output["text"])
+            output["text"] = "\n".join(line.rsplit("\r", 1)[-1] for line in text.split("\n"))
+    return merged
+
+
 def cleaned(nb: NotebookNode, keep_outputs: bool = False,
             shell_commands: bool = True) -> NotebookNode:
     """Return a copy of ``nb`` without run metadata, outputs and counts; shell lines kept or off.
 
-    ``keep_outputs`` keeps outputs and counts (a re-executed lesson); ``shell_commands=False``
+    ``keep_outputs`` keeps outputs and counts (a re-executed lesson), each progress bar reduced
+    to its final line (``final_stream_lines``); ``shell_commands=False``
     turns ``!``/``%pip``/``%%bash`` lines off (a submission about to be graded).
     """
     import nbformat
     from nbconvert.preprocessors import ClearOutputPreprocessor
 
     nb = nbformat.from_dict(copy.deepcopy(nb))
-    if not keep_outputs:
+    if keep_outputs:
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs = final_stream_lines(cell.outputs)
+    else:
         clear = ClearOutputPreprocessor(remove_metadata_fields={"collapsed", "scrolled",
                                                                 *RUN_METADATA_KEYS})
         nb, _ = clear.preprocess(nb, {})

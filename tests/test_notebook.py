@@ -224,3 +224,18 @@ def test_a_wall_limit_stops_the_run_and_its_kernel(tmp_path):
     assert not psutil.pid_exists(kernel) or psutil.Process(kernel).status() == psutil.STATUS_ZOMBIE
     executed = readable_notebook(output)   # what was saved before the limit is kept
     assert executed is not None and executed.cells[1].outputs[0].text == "started\n"
+
+
+def test_final_stream_lines_keep_what_a_terminal_shows():
+    from course_utils.notebook import final_stream_lines
+
+    bar = "epoch 1:   0%|  | 0/9\repoch 1:  50%|# | 4/9\r"
+    outputs = [{"output_type": "stream", "name": "stderr", "text": bar},
+               {"output_type": "stream", "name": "stderr", "text": "epoch 1: 100%|##| 9/9\n"},
+               {"output_type": "stream", "name": "stdout", "text": "loss 0.5\nacc 0.9\n"},
+               {"output_type": "display_data", "data": {"text/plain": "x"}, "metadata": {}}]
+    kept = final_stream_lines(outputs)
+    assert [o["output_type"] for o in kept] == ["stream", "stream", "display_data"]
+    assert kept[0]["text"] == "epoch 1: 100%|##| 9/9\n"
+    assert kept[1]["text"] == "loss 0.5\nacc 0.9\n"
+    assert outputs[0]["text"] == bar, "the input outputs are left as they were"

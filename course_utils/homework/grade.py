@@ -1,60 +1,69 @@
-"""Grade a folder of submitted notebooks: execute each, read its checks, write a table.
+"""Grade a folder of submitted notebooks: run each in a sandbox, check its answers apart, report.
 
-Each ``*.ipynb`` in the folder is cleared of its outputs (a submission's stored outputs
-are never trusted), executed with papermill on the offline profile in a subprocess with
-a wall-clock limit, and scored from the ``check("NN.k")`` verdicts its own run printed.
-The lesson is read from the file name (``01_...ipynb``) or, failing that, from the
-exercise ids in its cells; the submission is graded on every exercise registered for
-that lesson. One row per file goes to ``grades.csv`` and ``grades.md``; the executed
-notebooks are kept under ``executed/`` beside them.
+Each ``*.ipynb`` is cleared of its outputs (a submission's stored outputs are never
+trusted), given capture cells (``answers.with_captures``) and executed with papermill on
+the offline profile and the lesson's grading parameters, inside a sandbox
+(``sandbox.run_limited``: own folder and ``HOME``, no network, memory and time limits).
+Its saved answers are then judged by the package's checks, plus the teacher's hidden
+ones, in a fresh sandboxed process (``python -m course_utils.homework.answers``).
+``--workers N`` grades N files at once; ``--scheduler ADDRESS`` sends them to a Dask
+cluster. The reports are written by ``reports.write_reports``.
 
 Example::
 
-    >>> grades = grade_submissions("submissions", timeout=600)     # doctest: +SKIP
+    >>> grades = grade_submissions("submissions", timeout=600, workers=2)   # doctest: +SKIP
 
-or ``python -m course_utils homework grade submissions/ --timeout 600``.
+or ``python -m course_utils homework grade submissions/ --workers 2``.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import os
-import re
-import subprocess
+import functools
+import json
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from .build import ANSWER, BEGIN, lesson_of, write_notebook_atomically
-from .core import METADATA_KEY, exercise_sort_key, lesson_exercises, load_lesson_checks
+from ..assets import cache_dir
+from ..atomic import write_bytes_atomically
+from ..notebook import _WORKER, BATCH_KERNEL_ENV, cleaned, exercise_ids, lesson_of
+from .answers import RESULT_MARK, submission_cells, with_captures
+from .core import _import_checks, lesson_exercises, load_lesson_checks
+from .grading_parameters import grading_parameters
+from .reports import SubmissionGrade, write_reports
+from .sandbox import (
+    bwrap_path,
+    missing_protections,
+    regular_file,
+    run_limited,
+    sandbox_environment,
+)
 
-CHECK_CALL = re.compile(r"""check\(\s*["'](?P<id>\d+\.\d+)["']""")
-REPORT_FILES = {"grades.csv", "grades.md"}
-CRASH_EXIT = 3
+REPORT_FILES = {"grades.csv", "grades.md", "pass_rates.csv", "gradebook.csv"}
+DEFAULT_TIMEOUT = 600
+DEFAULT_MEMORY_MB = 4096
+
+__all__ = ["GradingOptions", "SubmissionGrade", "grade_payload", "grade_submissions",
+           "submission_lessons"]
 
 
-@dataclass
-class SubmissionGrade:
-    """The grade of one submitted file: a score per exercise, the total, what went wrong."""
+@dataclass(frozen=True)
+class GradingOptions:
+    """How each submission is run: limits, sandbox, parameters, hidden check modules."""
 
-    submission: str
-    lesson: str | None
-    status: str
-    scores: dict[str, int] = field(default_factory=dict)
-    max_total: int | None = None
-    note: str = ""
-    feedback: dict[str, str] = field(default_factory=dict)
-    seconds: float = 0.0
+    timeout: float = DEFAULT_TIMEOUT
+    memory_mb: float = DEFAULT_MEMORY_MB
+    sandbox: bool = True            # False: no sandbox even where bwrap is available
+    grading_size: bool = True       # False: the lessons' full-size parameters
+    hidden: tuple[tuple[str, str], ...] = field(default=())  # (file name, source) pairs
 
-    @property
-    def total(self) -> int:
-        """Return the sum of the exercise scores."""
-        return sum(self.scores.values())
+
+@functools.lru_cache(maxsize=1)
+def _tool(wanted: bool) -> str | None:
+    return bwrap_path() if wanted else None
 
 
 def submission_lessons(path: Path, nb: nbformat.NotebookNode) -> list[str]:
@@ -65,288 +74,272 @@ def submission_lessons(path: Path, nb: nbformat.NotebookNode) -> list[str]:
     ids = set()
     for cell in nb.cells:
         if cell.cell_type == "code":
-            for line in cell.source.split("\n"):
-                begin = BEGIN.match(line)
-                ids.update([begin.group("id").strip()] if begin else [])
-            ids.update(m.group("id") for m in ANSWER.finditer(cell.source))
-            ids.update(m.group("id") for m in CHECK_CALL.finditer(cell.source))
-    lessons = {i.split(".")[0] for i in ids}
-    return sorted(lesson for lesson in lessons if lesson_exercises(lesson))
+            ids |= exercise_ids(cell.source)
+    return sorted(lesson for lesson in {i.split(".")[0] for i in ids} if lesson_exercises(lesson))
 
 
-SHELL_LINE = re.compile(r"^(?P<indent>\s*)(!|%(pip|conda|sx|system)\b)")
-SHELL_CELL = re.compile(r"^\s*%%(bash|sh|script|system)\b")
-SKIPPED = "skipped when grading:"
+def _errors(nb: nbformat.NotebookNode | None) -> tuple[dict[str, str], str | None]:
+    """Return the error of each answer cell that raised, and the first error of the run."""
+    from ..notebook import answer_ids
+
+    by_id, first = {}, None
+    for index, cell in enumerate(submission_cells(nb) if nb is not None else []):
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if out.get("output_type") == "error":
+                error = f"{out.get('ename', 'Error')}: {out.get('evalue', '')}"[:200]
+                first = first or f"cell {index} raised {error}"
+                by_id.update(dict.fromkeys(answer_ids(cell.source), error))
+                break
+    return by_id, first
 
 
-def without_shell_commands(source: str) -> str:
-    """Return ``source`` with shell escapes (``!git clone``, ``%pip install``) turned off.
-
-    A Colab submission starts with the cell that clones and installs the course: run while
-    grading, it would reinstall the package into the grader's environment. Each such line
-    becomes ``pass  # skipped when grading: ...`` at its indentation.
-    """
-    if SHELL_CELL.match(source):
-        return "\n".join(f"# {SKIPPED} {line}" for line in source.split("\n"))
-    lines = []
-    for line in source.split("\n"):
-        shell = SHELL_LINE.match(line)
-        lines.append(f"{shell.group('indent')}pass  # {SKIPPED} {line.strip()}" if shell else line)
-    return "\n".join(lines)
-
-
-def cleared(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Return ``nb`` ready to grade: outputs, counts and run records removed, shell lines off."""
-    nb = nbformat.from_dict(nb)
-    nb.metadata.pop("papermill", None)
-    for cell in nb.cells:
-        cell.metadata.pop("papermill", None)
-        cell.metadata.pop("execution", None)
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-            cell.source = without_shell_commands(cell.source)
-    return nb
-
-
-def _kill_tree(pid: int) -> None:
-    """Kill a process we started and everything it started (the kernel has its own session)."""
-    import psutil
-
-    try:
-        parent = psutil.Process(pid)
-    except psutil.NoSuchProcess:
-        return
-    family = parent.children(recursive=True) + [parent]
-    for process in family:
-        try:
-            process.kill()
-        except psutil.NoSuchProcess:
-            pass
-    psutil.wait_procs(family, timeout=10)
-
-
-def execute_with_limit(notebook: Path, output: Path, cwd: Path, timeout: float) -> tuple[str, str]:
-    """Execute ``notebook`` into ``output`` within ``timeout`` seconds; return (status, detail).
-
-    Status is ``"finished"`` (every cell ran; some may have raised), ``"timeout"`` or
-    ``"crashed"`` (the kernel died or papermill failed).
-    """
-    command = [sys.executable, "-m", "course_utils.homework.grade", "--execute", str(notebook),
-               str(output), str(cwd), str(int(max(1, timeout)))]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
-    try:
-        _, stderr = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill_tree(process.pid)
-        process.communicate()
-        return "timeout", f"stopped after the time limit of {timeout:g} s"
-    if process.returncode == 0:
-        return "finished", ""
-    lines = [line for line in stderr.strip().splitlines() if line.strip()]
-    return "crashed", (lines[-1] if lines else f"exit status {process.returncode}")[:300]
-
-
-def _read_executed(output: Path) -> nbformat.NotebookNode | None:
-    try:
-        return nbformat.read(str(output), as_version=4)
-    except Exception:  # a run killed mid-save leaves a truncated file
-        return None
-
-
-def _first_error(cell: nbformat.NotebookNode) -> str | None:
-    for out in cell.get("outputs", []):
-        if out.get("output_type") == "error":
-            return f"{out.get('ename', 'Error')}: {out.get('evalue', '')}"[:200]
-    return None
-
-
-def score_executed(nb: nbformat.NotebookNode | None, lesson_ids: dict[str, int],
-                   run_status: str, run_detail: str) -> tuple[dict[str, int], dict[str, str], str]:
-    """Return (scores, feedback, note) of one executed submission for the given exercises."""
-    verdicts, answer_errors, first_error = {}, {}, None
-    for index, cell in enumerate(nb.cells if nb is not None else []):
-        if cell.cell_type != "code":
-            continue
-        error = _first_error(cell)
-        if error and first_error is None:
-            first_error = f"cell {index} raised {error}"
-        answer_ids = [m.group("id") for m in ANSWER.finditer(cell.source)]
-        answer_ids += [m.group("id").strip() for m in map(BEGIN.match, cell.source.split("\n")) if m]
-        for exercise_id in answer_ids:
-            if error:
-                answer_errors[exercise_id] = error
-        for out in cell.get("outputs", []):
-            record = out.get("metadata", {}).get(METADATA_KEY)
-            if isinstance(record, dict) and record.get("id") in lesson_ids:
-                text = out.get("data", {}).get("text/plain", "")
-                verdicts[record["id"]] = (record.get("passed") is True, str(text).strip())
-    reason = {"timeout": "not reached before the time limit",
-              "crashed": "not reached: the run stopped early"}.get(
-        run_status, "no check output: the check cell was removed or never ran")
+def _score(nb, lesson_ids, verdicts, status) -> tuple[dict, dict, str | None]:
+    """Return (scores, feedback, first error) from the saved answers' verdicts."""
+    errors, first = _errors(nb)
+    unreached = {"timeout": "not reached before the time limit",
+                 "memory": "not reached: the run went over the memory limit",
+                 "crashed": "not reached: the run stopped early"}.get(status, "not reached")
     scores, feedback = {}, {}
     for exercise_id, points in lesson_ids.items():
-        error = answer_errors.get(exercise_id)
+        verdict = verdicts.get(exercise_id, {"passed": False, "reached": False})
+        error = errors.get(exercise_id)
         if error and error.startswith("NotImplementedError"):  # the stub: not answered, and
-            scores[exercise_id] = 0                              # a leftover variable must not count
+            scores[exercise_id] = 0  # ... a variable left from elsewhere must not count
             feedback[exercise_id] = f"not answered: the answer cell raised {error}"
-        elif exercise_id in verdicts:
-            passed, text = verdicts[exercise_id]
-            scores[exercise_id] = points if passed else 0
-            feedback[exercise_id] = text + (f" (its answer cell raised {error})" if error else "")
+        elif not verdict.get("reached"):
+            scores[exercise_id], feedback[exercise_id] = 0, unreached
         else:
-            scores[exercise_id], feedback[exercise_id] = 0, reason
-    notes = [run_detail] if run_detail else []
-    notes += [first_error] if first_error else []
-    return scores, feedback, "; ".join(notes)
+            mark = "PASSED" if verdict["passed"] else "NOT YET"
+            scores[exercise_id] = points if verdict["passed"] else 0
+            feedback[exercise_id] = (f"[{mark}] Exercise {exercise_id}: {verdict['message']}"
+                                     + (f" (its answer cell raised {error})" if error else ""))
+    return scores, feedback, first
 
 
-def grade_notebook(path: Path, executed_dir: Path, timeout: float) -> SubmissionGrade:
-    """Execute and score one submitted file (never raises on a bad submission)."""
-    start = time.perf_counter()
-    if path.suffix != ".ipynb":
-        return SubmissionGrade(path.name, lesson_of(path), "not a notebook",
-                               note="not a notebook (.ipynb): nothing was run")
+def _run_notebook(work: Path, staged: Path, parameters: dict, options: GradingOptions,
+                  tool: str | None) -> tuple[str, str]:
+    """Execute ``staged`` in the sandbox; return (status, detail)."""
+    spec = {"notebook": str(staged), "output": str(work / "executed.ipynb"),
+            "parameters": parameters, "cwd": str(work), "timeout": None,  # the wall limit stops it
+            "kernel_name": "python3", "language": "python", "allow_errors": True}
+    env = sandbox_environment(work, tool, {**BATCH_KERNEL_ENV, "COURSE_CACHE": str(cache_dir()),
+                                           "COURSE_ARTIFACTS": str(work / "artifacts"),
+                                           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
+    run = run_limited([sys.executable, "-c", _WORKER, json.dumps(spec)], work, options.timeout,
+                      options.memory_mb, tool, env)
+    if run.status == "timeout":
+        return "timeout", f"stopped after the time limit of {options.timeout:g} s"
+    if run.status == "memory":
+        return "memory", f"stopped above the memory limit of {options.memory_mb:g} MB"
     try:
-        nb = nbformat.read(str(path), as_version=4)
+        status, error = json.loads(run.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        lines = [line for line in run.stderr.strip().splitlines() if line.strip()]
+        return "crashed", (lines[-1] if lines else f"exit status {run.returncode}")[:300]
+    return ("crashed", (error or "")[:300]) if status == "crashed" else ("finished", "")
+
+
+def _check_answers(root: Path, ids: list[str], options: GradingOptions,
+                   tool: str | None) -> tuple[dict, str]:
+    """Judge the answers saved under ``root/work/answers`` in a fresh sandboxed process.
+
+    The hidden check modules are written only now, once the submission's processes are gone,
+    into a folder the submission never had.
+    """
+    import shutil
+
+    check = root / "check"
+    (check / "hidden").mkdir(parents=True)
+    hidden = []
+    for index, (file_name, source) in enumerate(options.hidden):
+        hidden.append(check / "hidden" / f"hidden{index}_{Path(file_name).name}")
+        hidden[-1].write_text(source)
+    (check / "answers").mkdir()
+    saved = root / "work" / "answers"
+    for path in saved.glob("*.pkl") if saved.is_dir() and not saved.is_symlink() else []:
+        if regular_file(path):  # plain files only: no links, devices, pipes or floods
+            shutil.copyfile(path, check / "answers" / path.name)
+    command = [sys.executable, "-m", "course_utils.homework.answers", str(check / "answers"),
+               ",".join(ids)] + [arg for path in hidden for arg in ("--hidden", str(path))]
+    env = sandbox_environment(check, tool, {"COURSE_CACHE": str(cache_dir())})
+    run = run_limited(command, check, options.timeout, options.memory_mb, tool, env)
+    for line in reversed(run.stdout.splitlines()):
+        if line.startswith(RESULT_MARK):
+            return json.loads(line[len(RESULT_MARK):]), ""
+    detail = (run.stderr.strip().splitlines() or [run.status])[-1][:300]
+    return {}, f"the checks could not run ({run.status}: {detail})"
+
+
+def grade_payload(name: str, data: bytes, options: GradingOptions = GradingOptions(),
+                  ) -> tuple[SubmissionGrade, bytes | None]:
+    """Grade one submitted file given as bytes; return its grade and its executed notebook."""
+    load_lesson_checks(strict=True)
+    elsewhere = _load_hidden(options.hidden)
+    if not name.endswith(".ipynb"):
+        return SubmissionGrade(name, lesson_of(Path(name)), "not a notebook",
+                               note="not a notebook (.ipynb): nothing was run"), None
+    try:
+        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
         _ = nb.cells
     except Exception as err:
-        return SubmissionGrade(path.name, lesson_of(path), "invalid notebook",
-                               note=f"not a valid notebook ({type(err).__name__}): nothing was run")
-    lessons = submission_lessons(path, nb)
+        return SubmissionGrade(name, lesson_of(Path(name)), "invalid notebook",
+                               note=f"not a valid notebook ({type(err).__name__}): "
+                                    f"nothing was run"), None
+    lessons = submission_lessons(Path(name), nb)
     if not lessons:
-        return SubmissionGrade(path.name, None, "unknown lesson",
-                               note="no lesson found: name the file NN_... or keep its exercise cells")
-    lesson_ids = {ex.id: ex.points for lesson in lessons for ex in lesson_exercises(lesson)}
-    output = executed_dir / path.name
-    with tempfile.TemporaryDirectory(prefix="grading-") as work:
-        staged = Path(work) / path.name
-        nbformat.write(cleared(nb), str(staged))
-        running = Path(work) / f"executed-{path.name}"
-        status, detail = execute_with_limit(staged, running, Path(work), timeout)
-        executed = _read_executed(running)
-        if executed is not None:
-            write_notebook_atomically(executed, output)
-    scores, feedback, note = score_executed(executed, lesson_ids, status, detail)
-    max_total = sum(lesson_ids.values())
+        return SubmissionGrade(name, None, "unknown lesson", note="no lesson found: name the "
+                               "file NN_... or keep its exercise cells"), None
+    exercises = [ex for lesson in lessons for ex in lesson_exercises(lesson)
+                 if ex.id not in elsewhere]
+    lesson_ids = {ex.id: ex.points for ex in exercises}
+    tool = _tool(options.sandbox)
+    parameters = {"profile": "offline"}
+    if options.grading_size:
+        for lesson in lessons:
+            parameters.update(grading_parameters(lesson))
+    with tempfile.TemporaryDirectory(prefix="grading-") as temporary:
+        root = Path(temporary)
+        work = root / "work"
+        work.mkdir()
+        staged = work / name
+        submitted = cleaned(nb, shell_commands=False)
+        nbformat.write(with_captures(submitted, {ex.id: ex.names for ex in exercises},
+                                     work / "answers"), str(staged))
+        status, detail = _run_notebook(work, staged, parameters, options, tool)
+        executed = _readable(work / "executed.ipynb")
+        verdicts, problem = _check_answers(root, sorted(lesson_ids), options, tool)
+    scores, feedback, first = _score(executed, lesson_ids, verdicts, status)
+    notes = [n for n in (detail, problem, first) if n]
     if status == "finished":
-        status = "errors" if note else "ok"
-    return SubmissionGrade(path.name, ",".join(lessons), status, scores, max_total, note,
-                           feedback, round(time.perf_counter() - start, 1))
+        status = "errors" if first or problem else "ok"
+    grade = SubmissionGrade(name, ",".join(lessons), status, scores, sum(lesson_ids.values()),
+                            "; ".join(notes), feedback)
+    if executed is not None:
+        executed.cells = submission_cells(executed)
+    return grade, (nbformat.writes(executed).encode() if executed is not None else None)
 
 
-def exercise_columns(grades: list[SubmissionGrade]) -> list[str]:
-    """Return every exercise id graded in ``grades``, in lesson and id order."""
-    ids = {exercise_id for g in grades for exercise_id in g.scores}
-    return sorted(ids, key=exercise_sort_key)
+def _readable(path: Path) -> nbformat.NotebookNode | None:
+    """Return the executed notebook, unless the submission replaced it by something else."""
+    from ..notebook import readable_notebook
+
+    return readable_notebook(path) if regular_file(path) else None
 
 
-def _fill_unread(grades: list[SubmissionGrade], columns: list[str]) -> None:
-    """Give files that could not be graded a zero in every column they could have scored in."""
-    for g in grades:
-        if not g.scores:
-            lesson_columns = [c for c in columns if g.lesson and c.split(".")[0] == g.lesson]
-            g.scores = {c: 0 for c in (lesson_columns or columns)}
+_HIDDEN_LOADED: dict[str, set[str]] = {}  # a hidden module's digest -> the ids it registered
 
 
-def grades_csv(grades: list[SubmissionGrade], columns: list[str]) -> str:
-    """Return the grades as CSV: submission, lesson, one column per exercise, total, status, note."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["submission", "lesson", *columns, "total", "max_total", "status", "note"])
-    for g in grades:
-        writer.writerow([g.submission, g.lesson or "", *[g.scores.get(c, "") for c in columns],
-                         g.total, "" if g.max_total is None else g.max_total, g.status, g.note])
-    return buffer.getvalue()
+def _load_hidden(hidden: tuple[tuple[str, str], ...]) -> set[str]:
+    """Register the hidden check modules in this process too; return the ids hidden elsewhere.
+
+    Those are the ids that other gradings' hidden modules registered: not part of this one.
+    """
+    import hashlib
+
+    from .core import EXERCISES
+
+    wanted = set()
+    for file_name, source in hidden:
+        digest = hashlib.sha256(source.encode()).hexdigest()
+        if digest not in _HIDDEN_LOADED:
+            before = set(EXERCISES)
+            with tempfile.TemporaryDirectory(prefix="hidden-checks-") as folder:
+                path = Path(folder) / f"hidden_{digest[:12]}_{Path(file_name).name}"
+                path.write_text(source)
+                _import_checks(str(path))
+            _HIDDEN_LOADED[digest] = set(EXERCISES) - before
+        wanted |= _HIDDEN_LOADED[digest]
+    return set().union(*_HIDDEN_LOADED.values()) - wanted
 
 
-def _cell(text: object) -> str:
-    return str(text).replace("|", "/").replace("\n", " ")
+def hidden_modules(paths: list[str | Path]) -> tuple[tuple[str, str], ...]:
+    """Return the hidden check modules at ``paths`` as (name, source) pairs; refuse bad paths."""
+    modules = []
+    for path in map(Path, paths):
+        if path.suffix != ".py" or not path.is_file():
+            raise ValueError(f"--hidden {path}: not a Python file. Pass the .py file that "
+                             f"registers the hidden exercises with @exercise.")
+        modules.append((path.name, path.read_text()))
+    return tuple(modules)
 
 
-def grades_markdown(grades: list[SubmissionGrade], columns: list[str], timeout: float) -> str:
-    """Return the grades as a Markdown report: the table, what the statuses mean, the feedback."""
-    lines = ["# Grades", "",
-             f"Each notebook was cleared of its outputs and executed on the offline profile "
-             f"with a limit of {timeout:g} s; scores come from that run's `check(...)` cells.", "",
-             "| submission | lesson | " + " | ".join(columns) + " | total | max | status |",
-             "|---|---|" + "---:|" * len(columns) + "---:|---:|---|"]
-    for g in grades:
-        scores = " | ".join(str(g.scores.get(c, "")) for c in columns)
-        lines.append(f"| {_cell(g.submission)} | {g.lesson or ''} | {scores} | {g.total} | "
-                     f"{'' if g.max_total is None else g.max_total} | {g.status} |")
-    lines += ["", "Status: `ok` every cell ran; `errors` it ran to the end but some cell raised "
-              "(an exercise whose answer cell raised scores 0); `timeout` it was stopped at the "
-              "limit (exercises after that point score 0); `crashed` the kernel died; "
-              "`not a notebook`, `invalid notebook` (not readable JSON) and `unknown lesson` "
-              "were not run and score 0. An empty score means the exercise is not part of that "
-              "submission's lesson.", ""]
-    noted = [g for g in grades if g.note]
-    if noted:
-        lines += ["## Notes", ""] + [f"- **{_cell(g.submission)}**: {_cell(g.note)}" for g in noted]
-        lines.append("")
-    lines += ["## Feedback per exercise", ""]
-    for g in grades:
-        if g.feedback:
-            lines.append(f"### {g.submission}")
-            lines += [f"- {c}: {_cell(g.feedback[c])}" for c in sorted(g.feedback, key=exercise_sort_key)]
-            lines.append("")
-    return "\n".join(lines)
+def _submission_files(submissions: Path, out: Path) -> list[Path]:
+    """Return the files of the submissions folder, without the reports of an earlier grading."""
+    return sorted(p for p in submissions.iterdir() if p.is_file() and not p.name.startswith(".")
+                  and not (p.name in REPORT_FILES and p.parent.resolve() == out.resolve()))
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+def _graded_locally(files: list[Path], options: GradingOptions, workers: int):
+    """Yield (grade, executed bytes) per file as it finishes, ``workers`` at a time."""
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:  # the work runs in subprocesses
+        futures = [pool.submit(grade_payload, p.name, p.read_bytes(), options) for p in files]
+        for future in as_completed(futures):
+            yield future.result()
 
 
-def grade_submissions(submissions: str | Path, out: str | Path | None = None, timeout: float = 600,
-                      progress: bool = False) -> list[SubmissionGrade]:
-    """Grade every file in ``submissions``; write grades.csv, grades.md and executed/ to ``out``."""
+def _graded_on_dask(files: list[Path], options: GradingOptions, scheduler: str):
+    """Yield (grade, executed bytes) per file as a Dask cluster at ``scheduler`` finishes it."""
+    try:
+        from distributed import Client, as_completed
+    except ImportError as err:
+        raise ValueError("--scheduler needs Dask: pip install -e .[grade] (dask, distributed)"
+                         ) from err
+    with Client(scheduler) as client:
+        futures = [client.submit(grade_payload, p.name, p.read_bytes(), options, pure=False)
+                   for p in files]
+        for future in as_completed(futures):
+            yield future.result()
+
+
+def grade_submissions(submissions: str | Path, out: str | Path | None = None,
+                      timeout: float = DEFAULT_TIMEOUT, progress: bool = False,
+                      memory_mb: float = DEFAULT_MEMORY_MB, workers: int = 1,
+                      scheduler: str | None = None, hidden: list[str | Path] = (),
+                      sandbox: bool = True, grading_size: bool = True) -> list[SubmissionGrade]:
+    """Grade every file in ``submissions``; write the reports and executed/ to ``out``."""
     load_lesson_checks(strict=True)  # grading with a broken check module would score zeros
     submissions = Path(submissions)
     if not submissions.is_dir():
         raise ValueError(f"{submissions} is not a folder: pass the folder holding the submissions.")
+    if workers < 1:
+        raise ValueError(f"--workers {workers}: give 1 or more submissions to grade at once.")
     out = Path(out) if out else submissions
     out.mkdir(parents=True, exist_ok=True)
-    files = sorted(p for p in submissions.iterdir() if p.is_file() and not p.name.startswith(".")
-                   and not (p.name in REPORT_FILES and p.parent.resolve() == out.resolve()))
+    files = _submission_files(submissions, out)
     if not files:
         raise ValueError(f"{submissions} holds no submission files.")
-    grades = []
-    for path in files:
-        grade = grade_notebook(path, out / "executed", timeout)
-        grades.append(grade)
-        if progress:
-            print(f"{grade.submission:<40} {grade.total:>3}/{grade.max_total or 0:<3} "
-                  f"{grade.status:<15} {grade.seconds:6.1f} s", file=sys.stderr)
-    columns = exercise_columns(grades)
-    _fill_unread(grades, columns)
-    _write_atomically(out / "grades.csv", grades_csv(grades, columns))
-    _write_atomically(out / "grades.md", grades_markdown(grades, columns, timeout))
+    options = GradingOptions(timeout, memory_mb, sandbox, grading_size, hidden_modules(hidden))
+    _load_hidden(options.hidden)
+    tool = _tool(sandbox) if scheduler is None else "the workers' own"
+    missing = missing_protections(tool)
+    if missing and progress:
+        print("WARNING: grading WITHOUT a sandbox. Not enforced:\n  - " + "\n  - ".join(missing),
+              file=sys.stderr)
+    runs = (_graded_on_dask(files, options, scheduler) if scheduler
+            else _graded_locally(files, options, workers))
+    grades = _collect(runs, len(files), out / "executed", progress)
+    where = "WITHOUT a sandbox" if missing else "in a bubblewrap sandbox"
+    size = " with the grading parameters" if grading_size else ""
+    how = (f"Each notebook was cleared of its outputs and executed on the offline profile{size},"
+           f" with a limit of {timeout:g} s and {memory_mb:g} MB, {where}; its answers were then "
+           f"checked in a separate process.")
+    write_reports(grades, out, how, missing)
     return grades
 
 
-def _execute_worker(notebook: str, output: str, cwd: str, cell_timeout: str) -> int:
-    """Run one notebook with papermill, going on past errors (the subprocess side)."""
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
+def _collect(runs, total: int, executed_dir: Path, progress: bool) -> list[SubmissionGrade]:
+    """Keep each executed notebook, show progress, and return the grades in file order."""
+    from tqdm.auto import tqdm
 
-    try:
-        papermill.execute_notebook(notebook, output, parameters={"profile": "offline"}, cwd=cwd,
-                                   kernel_name="python3", language="python", progress_bar=False,
-                                   execution_timeout=int(cell_timeout), allow_errors=True,
-                                   interrupt_on_timeout=True)
-    except PapermillExecutionError:
-        return 0  # cell errors are in the executed notebook; scoring reads them there
-    except Exception as err:
-        print(f"{type(err).__name__}: {err}".replace("\n", " ")[:300], file=sys.stderr)
-        return CRASH_EXIT
-    return 0
-
-
-if __name__ == "__main__":
-    if len(sys.argv) == 6 and sys.argv[1] == "--execute":
-        sys.exit(_execute_worker(*sys.argv[2:]))
-    sys.exit("usage: python -m course_utils.homework.grade --execute IN OUT CWD CELL_TIMEOUT "
-             "(internal; teachers use: python -m course_utils homework grade FOLDER)")
+    grades, failures = [], 0
+    with tqdm(total=total, unit="submission", disable=not progress, file=sys.stderr) as bar:
+        for grade, executed in runs:
+            grades.append(grade)
+            if executed is not None:
+                write_bytes_atomically(executed_dir / grade.submission, executed)
+            failures += grade.status != "ok"
+            bar.set_postfix_str(f"not ok: {failures}")
+            bar.update()
+    return sorted(grades, key=lambda g: g.submission)

@@ -1,0 +1,109 @@
+"""Grade one class of submissions three ways: 1 worker, 2 workers, a local Dask cluster.
+
+The class: for each of lessons 01 and 03, ``--per-kind`` solved submissions (the master
+notebooks) and as many unsolved ones (``homework build``'s student versions): 24 files
+by default. Each way grades the same folder in the sandbox with the grading parameters;
+the script reports submissions per minute, the speed-up over one worker, whether the
+grades are identical, and one lesson graded with its grading parameters vs at full size.
+The result goes to ``benchmarks/grading.json``.
+
+    python benchmarks/bench_grading.py [--per-kind 6] [--out benchmarks/grading.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from course_utils.atomic import write_text_atomically  # noqa: E402
+from course_utils.homework.build import student_notebook  # noqa: E402
+from course_utils.homework.grade import grade_submissions  # noqa: E402
+from course_utils.homework.sandbox import bwrap_path  # noqa: E402
+from course_utils.notebook import select_notebooks  # noqa: E402
+from course_utils.resources import usable_cores  # noqa: E402
+
+REPORTS = ("grades.csv", "gradebook.csv", "pass_rates.csv")
+
+
+def make_class(folder: Path, lessons: list[str], per_kind: int) -> list[Path]:
+    """Write ``per_kind`` solved and unsolved submissions of each lesson into ``folder``."""
+    folder.mkdir(parents=True)
+    for master in select_notebooks(lessons):
+        lesson = master.name[:2]
+        solved, unsolved = nbformat.read(master, as_version=4), student_notebook(master)
+        for index in range(per_kind):
+            nbformat.write(solved, folder / f"{lesson}_solved{index}.ipynb")
+            nbformat.write(unsolved, folder / f"{lesson}_unsolved{index}.ipynb")
+    return sorted(folder.iterdir())
+
+
+def timed_grading(folder: Path, out: Path, **options) -> dict:
+    """Grade ``folder`` into ``out``; return the seconds, the rate and the reports' text."""
+    start = time.perf_counter()
+    grades = grade_submissions(folder, out, **options)
+    seconds = time.perf_counter() - start
+    return {"seconds": round(seconds, 1),
+            "submissions_per_minute": round(60 * len(grades) / seconds, 2),
+            "statuses": sorted({g.status for g in grades}),
+            "totals": {g.submission: f"{g.total}/{g.max_total}" for g in grades},
+            "reports": {name: (out / name).read_text() for name in REPORTS}}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-kind", type=int, default=6, help="solved (and unsolved) per lesson")
+    parser.add_argument("--lessons", default="01,03")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "grading.json"))
+    args = parser.parse_args()
+    os.environ.setdefault("COURSE_THREADS", "1")
+    lessons = args.lessons.split(",")
+    from distributed import LocalCluster
+
+    with tempfile.TemporaryDirectory(prefix="bench-grading-") as temporary:
+        root = Path(temporary)
+        files = make_class(root / "class", lessons, args.per_kind)
+        runs = {"workers_1": timed_grading(root / "class", root / "w1", workers=1),
+                "workers_2": timed_grading(root / "class", root / "w2", workers=2)}
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                          dashboard_address=None) as cluster:
+            runs["dask_local_2"] = timed_grading(root / "class", root / "dask",
+                                                 scheduler=cluster.scheduler_address)
+        size = {}
+        one = root / "one"
+        one.mkdir()
+        (one / files[0].name).write_bytes(files[0].read_bytes())  # a solved lesson-01 file
+        for label, grading_size in (("grading_parameters", True), ("full_size", False)):
+            run = timed_grading(one, root / f"one-{label}", grading_size=grading_size)
+            size[label] = {"seconds": run["seconds"], "total": run["totals"][files[0].name]}
+    baseline = runs["workers_1"]["seconds"]
+    identical = all(run["reports"] == runs["workers_1"]["reports"] for run in runs.values())
+    result = {
+        "submissions": len(files), "lessons": lessons, "sandbox": bool(bwrap_path()),
+        "cores": usable_cores(), "machine": platform.machine(), "python": platform.python_version(),
+        "grades_identical": identical,
+        "runs": {name: {k: v for k, v in run.items() if k != "reports"}
+                 | {"speedup_vs_1_worker": round(baseline / run["seconds"], 2)}
+                 for name, run in runs.items()},
+        "one_lesson_01_submission": size,
+    }
+    write_text_atomically(Path(args.out), json.dumps(result, indent=2) + "\n")
+    for name, run in result["runs"].items():
+        print(f"{name:<14} {run['seconds']:7.1f} s  {run['submissions_per_minute']:6.2f} "
+              f"submissions/min  x{run['speedup_vs_1_worker']:.2f}  {run['statuses']}")
+    print(f"grades identical: {identical}; lesson 01, one submission: {size}")
+    return 0 if identical else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
