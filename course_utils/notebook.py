@@ -157,11 +157,15 @@ def final_stream_lines(outputs: list) -> list:
             merged[-1]["text"] = "".join(merged[-1]["text"]) + "".join(output["text"])
         else:
             merged.append(copy.deepcopy(output))
+    kept = []
     for output in merged:
         if output.get("output_type") == "stream":
             text = "".join(output["text"])
             output["text"] = "\n".join(line.rsplit("\r", 1)[-1] for line in text.split("\n"))
-    return merged
+            if output["name"] == "stderr" and not output["text"].strip():
+                continue  # a bar that cleared itself (leave=False) leaves nothing to show
+        kept.append(output)
+    return kept
 
 
 def cleaned(nb: NotebookNode, keep_outputs: bool = False,

@@ -233,6 +233,7 @@ def test_final_stream_lines_keep_what_a_terminal_shows():
     outputs = [{"output_type": "stream", "name": "stderr", "text": bar},
                {"output_type": "stream", "name": "stderr", "text": "epoch 1: 100%|##| 9/9\n"},
                {"output_type": "stream", "name": "stdout", "text": "loss 0.5\nacc 0.9\n"},
+               {"output_type": "stream", "name": "stderr", "text": "bar 10%\r      \r"},
                {"output_type": "display_data", "data": {"text/plain": "x"}, "metadata": {}}]
     kept = final_stream_lines(outputs)
     assert [o["output_type"] for o in kept] == ["stream", "stream", "display_data"]
