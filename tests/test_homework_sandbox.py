@@ -167,3 +167,17 @@ def test_report_helpers():
     assert student_id("03_alice.ipynb") == "alice" and student_id("bob.ipynb") == "bob"
     assert student_id("03_.ipynb") == "03_"
     assert sorted(["03.10", "03.h1", "03.2"], key=id_order) == ["03.2", "03.10", "03.h1"]
+
+
+def test_a_course_under_tmp_stays_readable_in_the_sandbox(monkeypatch, tmp_path):
+    """A clone and its .venv under /tmp (as CI may place them) are bound back, read-only."""
+    from course_utils.homework import sandbox
+
+    venv = tmp_path / "clone" / ".venv"
+    (venv / "lib").mkdir(parents=True)
+    monkeypatch.setattr(sandbox.sys, "prefix", str(venv))
+    needed = sandbox.needed_under_private_folders()
+    assert str(venv.resolve()) in needed
+    command = sandbox.sandboxed(["true"], tmp_path, "bwrap")
+    bound = command.index(str(venv.resolve()))
+    assert command[bound - 1] == "--ro-bind" and command.index("/tmp") < bound

@@ -93,6 +93,30 @@ def missing_protections(tool: str | None) -> list[str]:
             f"install bubblewrap for these protections: {INSTALL_HINT}"]
 
 
+PRIVATE_FOLDERS = ("/tmp", "/dev/shm")   # empty inside the sandbox
+
+
+def needed_under_private_folders() -> list[str]:
+    """Return what grading reads that lies under /tmp or /dev/shm: Python, the course, assets.
+
+    The sandbox gives the submission an empty /tmp; a Python environment, a clone of the course
+    or an asset cache that sits there is bound back, read-only.
+    """
+    from ..assets import cache_dir
+
+    candidates = {sys.prefix, sys.exec_prefix, sys.base_prefix, str(cache_dir()),
+                  str(Path(__file__).resolve().parents[2]), *filter(None, sys.path)}
+    found = set()
+    for candidate in candidates:
+        path = Path(candidate).resolve()
+        inside = [p for p in PRIVATE_FOLDERS if path.is_relative_to(p) and path != Path(p)]
+        if inside and path.exists():
+            found.add(str(path))
+    # a folder inside another one already bound needs no binding of its own
+    return sorted(p for p in found if not any(Path(p).is_relative_to(q) and p != q
+                                             for q in found))
+
+
 def sandboxed(command: list[str], work: Path, tool: str | None,
               hide: list[Path] = ()) -> list[str]:
     """Return ``command`` wrapped to run in ``work`` under ``tool`` (``bwrap``), or unchanged."""
@@ -102,6 +126,8 @@ def sandboxed(command: list[str], work: Path, tool: str | None,
     wrapped = [tool, "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
                "--die-with-parent", "--new-session", "--ro-bind", "/", "/", "--dev", "/dev",
                "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/dev/shm"]
+    for folder in needed_under_private_folders():  # e.g. a clone and its .venv under /tmp
+        wrapped += ["--ro-bind", folder, folder]
     for folder in hide:  # e.g. the teacher's hidden checks: not readable by the submission
         wrapped += ["--tmpfs", str(Path(folder).resolve())]
     wrapped += ["--bind", work, work, "--chdir", work, "--setenv", "HOME", work,
