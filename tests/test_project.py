@@ -85,13 +85,14 @@ def test_every_python_from_3_10_on_is_accepted():
 
 def test_extras_split_what_lessons_import_from_batch_test_and_lab_tools():
     extras = PROJECT["optional-dependencies"]
-    assert set(extras) == {"batch", "test", "browser", "lab", "dev"}
+    assert set(extras) == {"batch", "grade", "test", "browser", "lab", "dev"}
     base = {r.name for r in _requirements()}
     assert not base & {"papermill", "nbformat", "psutil", "ipykernel", "pytest", "jupyterlab"}
     assert {"papermill", "nbformat", "psutil", "ipykernel"} <= {r.name for r in
                                                                _requirements("batch")}
     assert {"pytest", "nbval"} <= {r.name for r in _requirements("test")}
     assert "course-utils[batch]" in extras["test"]
+    assert {"dask"} <= {r.name for r in _requirements("grade")}
     (dev,) = map(Requirement, extras["dev"])
     assert canonicalize_name(dev.name) == SELF and dev.extras == set(extras) - {"dev"}
 
