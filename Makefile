@@ -17,7 +17,7 @@ LOWEST_03 := -p max_length=64 -p batch_size=16
 PIP_OPTIONS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help setup assets run lint test sandbox-tools test-lowest test-colab test-browser notebooks lab bench \
+.PHONY: help setup assets run lint test sandbox-tools test-lowest test-colab test-browser notebooks csv-suite lab bench \
 	clean distclean
 
 help:
@@ -28,6 +28,7 @@ help:
 	@echo "make test-colab    lessons 01, 03 (small) in a Colab-like kernel that installs the course"
 	@echo "make test-browser  lessons 01, 03 (small) run in JupyterLab by headless Chromium"
 	@echo "make notebooks  re-execute the committed notebooks in place (offline profile)"
+	@echo "make csv-suite  lessons 04 and 05 on CSVs of other shapes; prints the README's table"
 	@echo "make lab        JupyterLab on the course's kernel"
 	@echo "make bench      course recipes against the original recipes (QUICK=1 for a smoke run)"
 	@echo "make clean      remove runs and caches made in this folder (keeps .venv and assets)"
@@ -95,6 +96,10 @@ test-browser: assets $(STAMP)
 
 notebooks: assets
 	$(PY) -m course_utils notebooks
+
+# Lessons 04 and 05 on the CSVs of tests/csv_suite.py (make test checks them too); about 5 minutes
+csv-suite: assets
+	$(PY) tests/csv_suite.py --out runs/csv-suite
 
 lab: assets $(STAMP)
 	$(PY) -m jupyter lab --allow-root --notebook-dir=notebooks

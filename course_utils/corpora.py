@@ -198,6 +198,35 @@ def hamlet_lines(path: str | Path | None = None,
     return lines, CorpusReport("hamlet", len(lines), dict(dropped))
 
 
+def hamlet_speeches(path: str | Path | None = None) -> pd.DataFrame:
+    """Return Hamlet's speeches as ``text`` / ``speaker`` rows (stage directions dropped).
+
+    A speech is every spoken line between one speaker name (an all-capitals line such as
+    ``KING CLAUDIUS``) and the next, joined with spaces.
+    """
+    path = Path(path or assets.asset_path("hamlet"))
+    stripped = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()] + [""]
+    first_act = next((i for i, line in enumerate(stripped) if line.startswith("ACT ")), 0)
+    speeches, speaker, spoken = [], None, []
+    for i, line in enumerate(stripped[:-1]):
+        if not line or i < first_act:
+            continue
+        kind = _hamlet_line_kind(line, stripped[i + 1], False, "all")
+        if kind in ("speaker names", "headers"):
+            if speaker and spoken:
+                speeches.append({"text": " ".join(spoken), "speaker": speaker})
+            speaker, spoken = (line if kind == "speaker names" else None), []
+        elif kind == "spoken" and speaker:
+            text = " ".join(BRACKETED.sub(" ", line).split())
+            if text:
+                spoken.append(text)
+    if speaker and spoken:
+        speeches.append({"text": " ".join(spoken), "speaker": speaker})
+    if not speeches:
+        raise DataError(f"No speeches found in {path}: is it the play's text?")
+    return pd.DataFrame(speeches)
+
+
 def fetch_text(url: str, destination: Path, sha256: str | None = None) -> Path:
     """Download ``url`` to ``destination`` once (atomically) and return the path.
 

@@ -32,7 +32,7 @@ class Profile:
     classifier_model: str         # lesson 05: the model fine-tuned for sentiment
     sentiment_data: str           # lessons 03-05: "reviews" (asset) or "imdb" / "sst2" (hub)
     tagging_text: str             # lesson 06: "hamlet" (asset) or "moby-dick" (Gutenberg)
-    max_length: int               # truncation length for classification
+    max_length: int               # the longest truncation the lessons derive (a CPU keeps it short)
     batch_size: int               # training batch size that fits the device
     mixed_precision: bool         # fp16/bf16 on a GPU
     fine_tuning_learning_rate: float  # lesson 05: peak learning rate of full fine-tuning

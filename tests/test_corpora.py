@@ -12,6 +12,7 @@ from course_utils.corpora import (
     fetch_text,
     frame_from_hub_dataset,
     hamlet_lines,
+    hamlet_speeches,
     load_corpus,
     load_labelled_splits,
     load_reviews,
@@ -144,6 +145,24 @@ def test_hamlet_reader_refuses_a_file_without_spoken_lines(tmp_path):
     path.write_text("ACT I\n\nHAMLET\n", encoding="utf-8")
     with pytest.raises(DataError, match="No spoken lines"):
         hamlet_lines(path)
+
+
+def test_hamlet_speeches_join_each_speakers_lines_and_keep_the_speaker(hamlet_txt):
+    speeches = hamlet_speeches(hamlet_txt)
+    lines, _ = hamlet_lines(hamlet_txt)
+    assert list(speeches.columns) == ["text", "speaker"]
+    assert speeches.iloc[0].tolist() == ["Who's there?", "BERNARDO"]
+    assert speeches["speaker"].value_counts().index[0] == "HAMLET"
+    assert not speeches["text"].str.contains(r"\[|^Enter |Exeunt", regex=True).any()
+    words = speeches["text"].str.split().str.len().sum()
+    assert abs(words - sum(len(line.split()) for line in lines)) <= 0.02 * words
+
+
+def test_hamlet_speeches_refuse_a_file_without_speakers(tmp_path):
+    path = tmp_path / "not_a_play.txt"
+    path.write_text("ACT I\n\nsome words\n", encoding="utf-8")
+    with pytest.raises(DataError, match="No speeches"):
+        hamlet_speeches(path)
 
 
 # ---------------------------------------------------------------- Gutenberg and text files
