@@ -13,33 +13,13 @@ and the matmul result matches a float64 reference.
 
 from __future__ import annotations
 
-import time
-
-import torch
 from context import SOURCE_MAX_LENGTH
 from flops import ShapeRecorder, counted_flops, forward_flops, shapes_flops
 from harness import Runs, figure, timed
 
+from course_utils.flops import matmul_gflops
+
 FLOP_COUNT_TOLERANCE = 0.01
-
-
-def matmul_gflops(n: int, repeats: int) -> tuple[list[float], float]:
-    """Return GFLOP/s of ``repeats`` timed n x n float32 products, and the relative error of one."""
-    generator = torch.Generator().manual_seed(0)
-    a = torch.randn(n, n, generator=generator)
-    b = torch.randn(n, n, generator=generator)
-    product = torch.mm(a, b)  # warm-up
-    rates = []
-    inner = max(1, int(2e10 // (2 * n ** 3)))   # about 20 GFLOP per timing
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(inner):
-            torch.mm(a, b, out=product)
-        rates.append(2 * n ** 3 * inner / (time.perf_counter() - start) / 1e9)
-    rows = slice(0, min(n, 64))
-    reference = a[rows].double() @ b.double()
-    error = float((product[rows].double() - reference).abs().max() / reference.abs().max())
-    return rates, error
 
 
 def flop_count_check(ctx) -> dict:

@@ -1,50 +1,13 @@
-"""Count the floating-point operations of a BERT encoder's forward pass, analytically.
-
-Only the matrix products are counted (2 FLOPs per multiply-add); embeddings are
-lookups, and LayerNorm, softmax, GELU and the residual additions are elementwise
-(about 1/hidden of the total: under 1% for MiniLM). For one sequence of ``s``
-positions (padding included: the hardware computes it), hidden size ``d``, feed-forward
-size ``f`` and ``L`` layers::
-
-    per layer   Q, K, V projections        3 * 2 s d^2
-                scores  Q K^T (all heads)      2 s^2 d
-                weighted sum  P V              2 s^2 d
-                output projection              2 s d^2
-                feed-forward up and down   2 * 2 s d f
-                total                      8 s d^2 + 4 s^2 d + 4 s d f
-    pooler      dense on the [CLS] vector      2 d^2
-
-MiniLM (d=384, f=1536, L=6) at s=27: 0.58 GFLOP; at s=512: 13.3 GFLOP per text.
-
-Example::
-
-    >>> forward_flops(encoder.config, batch_size=64, seq_len=32)   # doctest: +SKIP
-    44109398016
+"""FLOP counting for the benchmarks: the analytic count of ``course_utils.flops`` (one home,
+shared with lesson 07; the formula is in its docstring and in README.md), torch's own count
+(``FlopCounterMode``) that checks it, and a recorder of the batch shapes a model ran.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from course_utils.flops import forward_flops, layer_flops, shapes_flops
 
-
-def layer_flops(seq_len: int, hidden: int, intermediate: int) -> int:
-    """Return the FLOPs of one encoder layer on one sequence of ``seq_len`` positions."""
-    s, d, f = seq_len, hidden, intermediate
-    return 8 * s * d * d + 4 * s * s * d + 4 * s * d * f
-
-
-def forward_flops(config, batch_size: int, seq_len: int, pooler: bool = True) -> int:
-    """Return the FLOPs of a BERT forward pass on a ``batch_size`` x ``seq_len`` batch."""
-    per_sequence = config.num_hidden_layers * layer_flops(
-        seq_len, config.hidden_size, config.intermediate_size)
-    if pooler:
-        per_sequence += 2 * config.hidden_size * config.hidden_size
-    return batch_size * per_sequence
-
-
-def shapes_flops(config, shapes: Iterable[tuple[int, int]], pooler: bool = True) -> int:
-    """Return the total FLOPs of forward passes on batches of the given (batch, length) shapes."""
-    return sum(forward_flops(config, b, s, pooler) for b, s in shapes)
+__all__ = ["ShapeRecorder", "counted_flops", "forward_flops", "layer_flops", "shapes_flops"]
 
 
 def counted_flops(model, inputs: dict) -> int:

@@ -77,6 +77,9 @@ def test_every_row_ran_its_equality_check_and_agreed(quick_run):
     assert all(row["same_result"] is True for row in results["rows"])
     assert checks["tokenize"]["texts_with_different_ids"] == 0
     assert checks["tokenize"]["texts_compared"] == results["sizes"]["tokenize_texts"]
+    assert checks["tokenize"]["ceiling_gives_the_same_ids"] is True
+    tokenize = next(row for row in results["rows"] if row["name"] == "tokenize")
+    assert tokenize["ceiling_share"] > 0 and tokenize["ceiling_share_target"] == 0.9
     assert checks["inference"]["max_abs_difference"] <= checks["inference"]["tolerance"]
     accuracy = checks["frozen_head"]["accuracy"]
     assert abs(accuracy["baseline"] - accuracy["course"]) <= checks["frozen_head"]["tolerance"]

@@ -42,6 +42,12 @@ VISIBLE = {
     "06": [
         ("the tagger class", r"class \w+\((?:torch\.)?nn\.Module\)"),
     ],
+    "07": [
+        ("one text per pipeline call", r"classifier\(text\)"),
+        ("PyTorch's dynamic int8 quantization", r"torch\.ao\.quantization\.quantize_dynamic\("),
+        ("the ONNX export", r"torch\.onnx\.export\("),
+        ("ONNX Runtime's own quantizer", r"(?m)^\s*quantize_dynamic\(onnx_path"),
+    ],
 }
 
 

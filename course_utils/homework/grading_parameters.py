@@ -22,6 +22,8 @@ GRADING_PARAMETERS: dict[str, dict[str, Any]] = {
     "05": {"max_examples": 400, "max_length": 64, "epochs": 1.0, "comparison_examples": 100,
            "frozen_demo_examples": 64},
     "06": {"max_train_lines": 600, "frozen_epochs": 1, "finetune_epochs": 1},
+    "07": {"serving_texts": 32, "latency_calls": 4, "accuracy_texts": 100, "repeats": 1,
+           "fallback_examples": 96},
 }
 
 
