@@ -97,7 +97,7 @@ test-browser: assets $(STAMP)
 notebooks: assets
 	$(PY) -m course_utils notebooks
 
-# Lessons 04 and 05 on the CSVs of tests/csv_suite.py (make test checks them too); about 5 minutes
+# Lessons 04 and 05 on every CSV of tests/csv_suite.py (make test runs two of them); about 8 minutes
 csv-suite: assets
 	$(PY) tests/csv_suite.py --out runs/csv-suite
 

@@ -32,11 +32,11 @@ class Profile:
     classifier_model: str         # lesson 05: the model fine-tuned for sentiment
     sentiment_data: str           # lessons 03-05: "reviews" (asset) or "imdb" / "sst2" (hub)
     tagging_text: str             # lesson 06: "hamlet" (asset) or "moby-dick" (Gutenberg)
-    max_length: int               # the longest truncation the lessons derive (a CPU keeps it short)
+    max_length: int               # truncation for classification (04-05: the derived one's ceiling)
     batch_size: int               # training batch size that fits the device
     mixed_precision: bool         # fp16/bf16 on a GPU
     fine_tuning_learning_rate: float  # lesson 05: peak learning rate of full fine-tuning
-    fine_tuning_epochs: float         # lesson 05: epochs of full fine-tuning (1.5: one and a half)
+    fine_tuning_epochs: float         # lesson 05: epochs on large data (more on small data)
 
 
 PROFILES: dict[str, Profile] = {
@@ -45,7 +45,7 @@ PROFILES: dict[str, Profile] = {
         encoder="minilm", cased_encoder=None, mlm_model="minilm", classifier_model="minilm",
         sentiment_data="reviews", tagging_text="hamlet",
         max_length=128, batch_size=32, mixed_precision=False,
-        fine_tuning_learning_rate=1e-4, fine_tuning_epochs=1.5,
+        fine_tuning_learning_rate=1e-4, fine_tuning_epochs=1.0,
     ),
     "full": Profile(
         name="full", offline=False, device="auto",

@@ -20,7 +20,7 @@ Example::
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -88,7 +88,8 @@ def derive_epochs(n_train: int, batch_size: int, base_epochs: float,
                              f"(at least {min_steps} needed)")
     epochs = min(max_epochs, math.ceil(min_steps / steps_per_epoch))
     return epochs, (f"epochs {epochs}: {n_train} training texts make only {steps_per_epoch} "
-                    f"steps per epoch, so {base_epochs:g} epochs would be "
+                    f"steps per epoch, so {base_epochs:g} epoch{'' if base_epochs == 1 else 's'} "
+                    "would be "
                     f"{math.ceil(base_epochs * steps_per_epoch)} steps; at least {min_steps} "
                     f"are needed (capped at {max_epochs} epochs), and early stopping ends "
                     "the run sooner once validation stops improving")
@@ -97,12 +98,14 @@ def derive_epochs(n_train: int, batch_size: int, base_epochs: float,
 def derive_recipe(train_lengths: Sequence[int], train_label_ids: Sequence[int], *, batch_size: int,
                   base_epochs: float, learning_rate: float, max_length_ceiling: int,
                   epochs: float = 0, max_length: int = 0, num_labels: int | None = None,
-                  learning_rate_source: str = "the profile's choice") -> Recipe:
+                  learning_rate_source: str = "the profile's choice",
+                  id2label: Mapping[int, str] | None = None) -> Recipe:
     """Return the recipe for this training split; settings given (non-zero) are kept as they are.
 
     ``train_lengths``: tokens per training text, untruncated; ``base_epochs`` and
     ``learning_rate``: the profile's; ``max_length_ceiling``: the smaller of the model's position
-    limit and the profile's ``max_length`` (a CPU profile keeps it low).
+    limit and the profile's ``max_length`` (a CPU profile keeps it low); ``id2label`` names the
+    rare classes in the reasons.
     """
     n_train = len(train_lengths)
     reasons = []
@@ -130,8 +133,9 @@ def derive_recipe(train_lengths: Sequence[int], train_label_ids: Sequence[int], 
     num_labels = num_labels or int(max(train_label_ids)) + 1
     rare = rare_classes(train_label_ids, num_labels)
     if rare:
-        reasons.append(f"rare classes (under {RARE_SHARE:.0%} of the training texts): ids "
-                       f"{list(rare)}; watch their recall, and consider class_weights = True")
+        names = [id2label[i] if id2label else i for i in rare]
+        reasons.append(f"rare classes (under {RARE_SHARE:.0%} of the training texts): "
+                       f"{names}; watch their recall, and consider class_weights = True")
     return Recipe(epochs=epochs, learning_rate=learning_rate, max_length=int(max_length),
                   steps_per_epoch=steps_per_epoch, total_steps=total_steps,
                   eval_every_steps=eval_every, patience=PATIENCE, rare_classes=rare,

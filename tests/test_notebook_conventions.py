@@ -17,7 +17,8 @@ EXERCISE_ID = re.compile(r"^\d\d\.\d$")
 STATIC_FACTS = {
     "02_masked_language_modelling": {"15%", "80%", "10%", "6%", "3.3", "30%"},
     "04_frozen_backbone_head": {"0.5"},
-    "05_fine_tuning": {"100%", "0.01", "0.0", "95%"},
+    "05_fine_tuning": {"100%", "0.01", "0.0", "95%", "99%", "5%"},   # 99%, 5%: the recipe's rules
+    "07_serving_fast": {"95%"},
 }
 EXPECTED_METRICS = {
     "01_tokenization": {"n_texts", "suggested_max_length", "tokenize_speedup", "padding_waste"},
@@ -29,8 +30,11 @@ EXPECTED_METRICS = {
     "04_frozen_backbone_head": {"frozen_head_accuracy", "logreg_accuracy", "tfidf_accuracy",
                                 "cache_speedup", "feature_seconds", "head_train_seconds"},
     "05_fine_tuning": {"finetune_accuracy", "trainer_accuracy", "reload_agreement",
-                       "finetune_seconds", "adapted_finetune_accuracy"},
+                       "finetune_seconds", "adapted_finetune_accuracy", "majority_accuracy",
+                       "n_test", "frozen_head_accuracy", "finetune_vs_frozen"},
     "06_token_tagging": {"tagging_accuracy", "tagging_majority_baseline", "tagging_train_seconds"},
+    "07_serving_fast": {"serving_speedup", "serving_agreement", "serving_accuracy",
+                        "fastest_speedup", "from_lesson_05"},
 }
 
 
@@ -38,7 +42,7 @@ def _cells(path: Path) -> list[dict]:
     return json.loads(path.read_text())["cells"]
 
 
-def test_all_six_lessons_exist():
+def test_every_lesson_exists():
     assert [p.stem for p in NOTEBOOKS] == sorted(EXPECTED_METRICS)
 
 

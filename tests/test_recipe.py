@@ -37,7 +37,8 @@ def test_small_data_gets_enough_steps_in_whole_epochs():
     recipe = _recipe(800)                     # 50 steps per epoch: 1.5 epochs would be 75 steps
     assert recipe.epochs == 6
     assert recipe.total_steps == 300
-    assert "75" in recipe.explain() and "300" in recipe.explain()
+    assert "1.5 epochs would be 75 steps" in recipe.explain() and "300" in recipe.explain()
+    assert "1 epoch would be 50 steps" in _recipe(800, base_epochs=1.0).explain()
 
 
 def test_tiny_data_is_capped_at_max_epochs():
@@ -72,6 +73,8 @@ def test_a_class_under_five_percent_is_rare():
     labels = [0] * 60 + [1] * 37 + [2] * 3
     assert rare_classes(labels, 3) == (2,)
     assert "rare classes" in _recipe(100, labels=labels, num_labels=3).explain()
+    named = _recipe(100, labels=labels, num_labels=3, id2label={0: "a", 1: "b", 2: "plot"})
+    assert "['plot']" in named.explain()
     assert rare_classes([0, 1] * 50, 2) == ()
 
 
