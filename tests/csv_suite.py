@@ -139,7 +139,7 @@ def problems(case: Case, metrics_04: dict, metrics_05: dict) -> list[str]:
 
 def summary_row(case: Case, frame: pd.DataFrame, metrics_04: dict, metrics_05: dict) -> dict:
     """Return one row of the README's table from the two lessons' recorded metrics."""
-    return {"csv": case.name, "rows": len(frame), "classes": frame.iloc[:, 1].nunique(),
+    return {"csv": case.name, "rows": len(frame), "classes": frame[case.label_column].nunique(),
             "majority": metrics_05["majority_accuracy"],
             "tfidf": metrics_04["tfidf_accuracy"],
             "frozen_head": metrics_04["frozen_head_accuracy"],
