@@ -1,6 +1,8 @@
-"""Judge classifiers: accuracy, the most confident mistakes, and one table of results.
+"""Judge classifiers: accuracy, paired comparisons, the most confident mistakes, one table.
 
-Built on ``sklearn.metrics``. Label names always come from the data's ``id2label``.
+Two models scored on the same texts are compared with ``paired_comparison`` (McNemar's exact
+test and a paired bootstrap), never by overlapping two separate intervals. Built on
+``sklearn.metrics`` and ``scipy.stats``. Label names always come from the data's ``id2label``.
 
 Example::
 
@@ -8,7 +10,14 @@ Example::
     0.6667
     >>> accuracy_interval([0, 1] * 50, [0, 1] * 40 + [1, 0] * 10)           # doctest: +SKIP
     (0.7111..., 0.8666...)
-    >>> compare(0.805, 0.795, n=1276)                                       # doctest: +SKIP
+    >>> paired = paired_comparison(y_true, pred_finetuned, pred_tfidf)      # doctest: +SKIP
+    >>> paired.verdict, paired.p_value                                        # doctest: +SKIP
+    ('better', 0.0004...)
+    >>> print(paired.sentence("fine-tuned", "TF-IDF"))                      # doctest: +SKIP
+    fine-tuned 0.817 vs TF-IDF 0.785 on 2,551 texts: fine-tuned is better (McNemar p = 0.0004; ...
+    >>> agreement(pred_int8, pred_fp32).at_least(0.99)                      # doctest: +SKIP
+    True
+    >>> compare(0.805, 0.795, n=1276)    # unpaired: different texts      # doctest: +SKIP
     'tie'
     >>> most_confident_mistakes(texts, y_true, probs, id2label, k=5)         # doctest: +SKIP
     >>> results_table([{"approach": "TF-IDF + logreg", "test_accuracy": 0.775}])   # doctest: +SKIP
@@ -17,6 +26,7 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -66,6 +76,10 @@ def compare(a: float, b: float, n: int, confidence: float = 0.95) -> str:
 
     A tie when either accuracy lies inside the other's Wilson interval: n examples cannot tell
     the two apart, and another seed or another sample of texts could swap them.
+
+    This is the *unpaired* view, for accuracies measured on different texts. Two models scored
+    on the same texts are compared with ``paired_comparison(y_true, pred_a, pred_b)``: it counts
+    the texts where they disagree and tells apart gaps this rule calls a tie.
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n is the number of examples each accuracy was measured on (an integer "
@@ -80,6 +94,134 @@ def compare(a: float, b: float, n: int, confidence: float = 0.95) -> str:
     if a_low <= b <= a_high or b_low <= a <= b_high:
         return "tie"
     return "better" if a > b else "worse"
+
+
+@dataclass(frozen=True)
+class PairedComparison:
+    """Model A against model B on the same texts; build it with ``paired_comparison``."""
+
+    n: int
+    accuracy_a: float
+    accuracy_b: float
+    difference: float                 # accuracy_a - accuracy_b
+    interval: tuple[float, float]     # paired bootstrap interval of the difference
+    only_a_right: int                 # texts A gets right and B wrong
+    only_b_right: int
+    p_value: float                    # McNemar's exact test on the discordant texts
+    verdict: str                      # "better", "worse" or "tie" (A against B)
+    confidence: float = 0.95
+
+    def sentence(self, name_a: str = "A", name_b: str = "B") -> str:
+        """Return a one-line verdict with the numbers behind it."""
+        claim = {"better": f"{name_a} is better", "worse": f"{name_a} is worse than {name_b}",
+                 "tie": "no real difference"}[self.verdict]
+        low, high = self.interval
+        return (f"{name_a} {self.accuracy_a:.3f} vs {name_b} {self.accuracy_b:.3f} on "
+                f"{self.n:,} texts: {claim} (McNemar {_format_p(self.p_value)}; difference "
+                f"{_points(self.difference)} points, {self.confidence:.0%} paired interval "
+                f"{_points(low)} to {_points(high)}). {self.only_a_right:,} texts only "
+                f"{name_a} gets right, {self.only_b_right:,} only {name_b}.")
+
+
+def _points(fraction: float) -> str:
+    """Return a difference of accuracies in signed percentage points ("+3.2")."""
+    return f"{100 * fraction:+.1f}"
+
+
+def _format_p(p: float) -> str:
+    """Return "p = ..." with as many decimals as a small p needs."""
+    if p < 0.0001:
+        return "p < 0.0001"
+    return f"p = {p:.4f}" if p < 0.01 else f"p = {p:.2f}"
+
+
+def _check_confidence(confidence: float) -> None:
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence is a fraction in (0, 1) such as 0.95, got {confidence!r}.")
+
+
+def _label_arrays(**named: Sequence[Any]) -> list[np.ndarray]:
+    """Return the named predictions as 1-D arrays of one length, or say what to pass."""
+    arrays = {name: np.asarray(values) for name, values in named.items()}
+    for name, values in arrays.items():
+        if values.ndim != 1:
+            raise ValueError(f"{name} has shape {values.shape}: pass one predicted label per "
+                             "text (for probabilities, probs.argmax(axis=1)).")
+    lengths = {name: len(values) for name, values in arrays.items()}
+    if len(set(lengths.values())) != 1 or 0 in lengths.values():
+        given = ", ".join(f"{length} {name}" for name, length in lengths.items())
+        raise ValueError(f"Got {given}: pass one label per text for the same (at least one) "
+                         "texts, in the same order.")
+    return list(arrays.values())
+
+
+def paired_comparison(y_true: Sequence[Any], pred_a: Sequence[Any], pred_b: Sequence[Any], *,
+                      confidence: float = 0.95, n_boot: int = 2000,
+                      seed: int = 0) -> PairedComparison:
+    """Return model A against model B, both scored on the same texts.
+
+    McNemar's exact test decides the verdict: only the texts where exactly one model is right
+    carry information, and under "no difference" each is equally likely to favour A or B. The
+    interval resamples the texts (the same ones for both models) ``n_boot`` times.
+    """
+    _check_confidence(confidence)
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
+        raise ValueError(f"n_boot is the number of bootstrap resamples (an integer >= 1, "
+                         f"2000 is plenty), got {n_boot!r}.")
+    y_true, pred_a, pred_b = _label_arrays(y_true=y_true, pred_a=pred_a, pred_b=pred_b)
+    right_a, right_b = pred_a == y_true, pred_b == y_true
+    n = int(y_true.size)
+    only_a_right = int((right_a & ~right_b).sum())
+    only_b_right = int((right_b & ~right_a).sum())
+    discordant = only_a_right + only_b_right
+    p_value = float(binomtest(only_a_right, discordant, 0.5).pvalue) if discordant else 1.0
+    difference = (only_a_right - only_b_right) / n
+
+    per_text = right_a.astype(np.int8) - right_b.astype(np.int8)
+    rng = np.random.default_rng(seed)
+    rows = max(1, 4_000_000 // n)             # resample in chunks of about 4M indices
+    resampled = np.concatenate([
+        per_text[rng.integers(0, n, size=(min(rows, n_boot - start), n))].mean(axis=1)
+        for start in range(0, n_boot, rows)])
+    alpha = 1.0 - confidence
+    low, high = np.quantile(resampled, [alpha / 2, 1 - alpha / 2])
+
+    verdict = "tie"
+    if p_value < alpha:
+        verdict = "better" if difference > 0 else "worse"
+    return PairedComparison(
+        n=n, accuracy_a=float(right_a.mean()), accuracy_b=float(right_b.mean()),
+        difference=float(difference), interval=(float(low), float(high)),
+        only_a_right=only_a_right, only_b_right=only_b_right, p_value=p_value,
+        verdict=verdict, confidence=confidence)
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """How often two models give the same label; build it with ``agreement``."""
+
+    n: int
+    agreed: int
+    rate: float
+    interval: tuple[float, float]     # Wilson interval of the rate
+
+    def at_least(self, threshold: float) -> bool:
+        """Return whether the interval's lower bound reaches ``threshold`` (not just the rate)."""
+        if not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"threshold is a rate in [0, 1] such as 0.99, got {threshold!r}: "
+                             "pass fractions, not percentages.")
+        return self.interval[0] >= threshold
+
+
+def agreement(pred_a: Sequence[Any], pred_b: Sequence[Any], *,
+              confidence: float = 0.95) -> Agreement:
+    """Return the share of texts where two models predict the same label, with its interval."""
+    _check_confidence(confidence)
+    pred_a, pred_b = _label_arrays(pred_a=pred_a, pred_b=pred_b)
+    n, agreed = int(pred_a.size), int((pred_a == pred_b).sum())
+    found = binomtest(agreed, n).proportion_ci(confidence_level=confidence, method="wilson")
+    return Agreement(n=n, agreed=agreed, rate=agreed / n,
+                     interval=(float(found.low), float(found.high)))
 
 
 def most_confident_mistakes(texts: Sequence[str], y_true: Sequence[int], probs: np.ndarray,
