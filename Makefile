@@ -11,24 +11,26 @@ LOCK := requirements/lock.txt
 # make test-lowest: the lowest versions pyproject.toml allows, in a venv of their own
 LOWEST_VENV := .venv-lowest
 LOWEST_PY := $(LOWEST_VENV)/bin/python
-LOWEST_01 := -p max_examples=500 -p compare_examples=100
-LOWEST_03 := -p max_length=64 -p batch_size=16
 # Extra pip options, e.g. PIP_OPTIONS="--extra-index-url https://download.pytorch.org/whl/cpu"
 PIP_OPTIONS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help setup assets run lint test sandbox-tools test-lowest test-colab test-browser notebooks csv-suite lab bench \
-	clean distclean
+.PHONY: help setup assets run lint unit test sandbox-tools test-lowest test-colab test-browser notebooks \
+	csv-suite lab bench ci clean distclean
 
 help:
 	@echo "make run        set up, fetch assets, run every lesson, write runs/latest/summary.md"
 	@echo "make test       set up, fetch assets, lint, run the whole test suite"
-	@echo "make lint       check the code with ruff (configured in pyproject.toml)"
+	@echo "make unit       the fast loop: tests that execute no notebook and are not slow (< 1 min)"
+	@echo "make lint       ruff, and the import contracts of the two wings (import-linter)"
+	@echo "make setup      create .venv with the locked packages (make run/test do it for you)"
+	@echo "make assets     fetch the offline model and data into the cache"
 	@echo "make test-lowest  unit tests and lessons 01, 03 (small) at the lowest allowed versions"
 	@echo "make test-colab    lessons 01, 03 (small) in a Colab-like kernel that installs the course"
 	@echo "make test-browser  lessons 01, 03 (small) run in JupyterLab by headless Chromium"
 	@echo "make notebooks  re-execute the committed notebooks in place (offline profile)"
-	@echo "make csv-suite  lessons 04 and 05 on CSVs of other shapes; prints the README's table"
+	@echo "make csv-suite  lessons 04 and 05 on the CSVs make test does not run; prints a table"
+	@echo "make ci         every CI job, each logged; one failure hides no other result"
 	@echo "make lab        JupyterLab on the course's kernel"
 	@echo "make bench      course recipes against the original recipes (QUICK=1 for a smoke run)"
 	@echo "make clean      remove runs and caches made in this folder (keeps .venv and assets)"
@@ -54,6 +56,12 @@ run: assets
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports
+
+# The fast loop (CONTRIBUTING.md): no notebook, nothing slow; `make unit PYTEST_ARGS=--lf` reruns
+# what failed last.
+unit: assets $(STAMP)
+	$(PY) -m pytest -q -m "not notebook and not slow" tests/unit $(PYTEST_ARGS)
 
 test: assets $(STAMP) lint sandbox-tools
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -77,10 +85,9 @@ $(LOWEST_VENV)/.installed: pyproject.toml $(LOCK) requirements/lowest.py
 	touch $@
 
 test-lowest: assets $(LOWEST_VENV)/.installed
-	$(LOWEST_PY) -m pytest -m "not notebook" tests $(PYTEST_ARGS)
-	export COURSE_ARTIFACTS=$(CURDIR)/runs/lowest/artifacts; \
-	$(LOWEST_PY) -m course_utils run --only 01 $(LOWEST_01) --out runs/lowest/01 && \
-	$(LOWEST_PY) -m course_utils run --only 03 $(LOWEST_03) --out runs/lowest/03
+	$(LOWEST_PY) -m pytest -m "not notebook and not slow" tests/unit tests/homework $(PYTEST_ARGS)
+	COURSE_ARTIFACTS=runs/lowest/artifacts \
+	$(LOWEST_PY) -m course_utils run --only 01,03 --small --out runs/lowest
 
 # A Colab-like runtime (older numpy, pandas, transformers, ...; cached in .venv-colab/): lessons
 # 01 and 03 through its kernel, their set-up cell installing the course from a copy of this tree.
@@ -97,9 +104,9 @@ test-browser: assets $(STAMP)
 notebooks: assets
 	$(PY) -m course_utils notebooks
 
-# Lessons 04 and 05 on every CSV of tests/csv_suite.py (make test runs two of them); about 8 minutes
+# Lessons 04 and 05 on the CSVs of course_utils/tools/csv_suite.py that make test does not run
 csv-suite: assets
-	$(PY) tests/csv_suite.py --out runs/csv-suite
+	$(PY) -m course_utils.tools.csv_suite --not-in-make-test --out runs/csv-suite
 
 lab: assets $(STAMP)
 	$(PY) -m jupyter lab --allow-root --notebook-dir=notebooks
@@ -108,8 +115,12 @@ lab: assets $(STAMP)
 bench: assets
 	$(PY) benchmarks/run.py $(if $(QUICK),--quick,--update-readme) $(BENCH_ARGS)
 
+# What CI runs (.ci/run): every job, each with its log and status, printed at the end.
+ci:
+	bash .ci/run
+
 clean:
-	rm -rf runs .pytest_cache build *.egg-info notebooks/.executing
+	rm -rf runs .pytest_cache build *.egg-info notebooks/.executing notebooks/runs
 	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +
 	find . -name .ipynb_checkpoints -not -path './$(VENV)/*' -prune -exec rm -rf {} +
 

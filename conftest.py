@@ -31,8 +31,8 @@ os.environ.update({"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
                    "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
                    "KERAS_BACKEND": "torch"})
 
-from course_utils import assets, paths  # noqa: E402
-from course_utils.notebook import METRIC_KEY  # noqa: E402
+from course_utils import artifacts, assets  # noqa: E402
+from course_utils.record import METRIC_KEY  # noqa: E402
 
 NBVAL_ARTIFACTS = "nbval-artifacts"      # shared by nbval's kernels, in notebook order
 OTHER_ARTIFACTS = "session-artifacts"    # everything else that does not set its own folder
@@ -110,12 +110,12 @@ def fingerprint(folder: Path, is_cache: bool) -> Fingerprint:
 
 def default_artifacts() -> Path:
     """Return where ``artifacts_dir()`` writes without ``COURSE_ARTIFACTS`` (nothing created)."""
-    saved = os.environ.pop(paths.ARTIFACTS_ENV, None)
+    saved = os.environ.pop(artifacts.ARTIFACTS_ENV, None)
     try:
-        return paths.artifacts_root()             # cache/artifacts, or on a mounted Drive
+        return artifacts.artifacts_root()             # cache/artifacts, or on a mounted Drive
     finally:
         if saved is not None:
-            os.environ[paths.ARTIFACTS_ENV] = saved
+            os.environ[artifacts.ARTIFACTS_ENV] = saved
 
 
 def watched_folders(saved_env: str | None) -> list[tuple[Path, bool, Fingerprint]]:
@@ -139,12 +139,12 @@ def describe_changes(folder: Path, before: Fingerprint, after: Fingerprint) -> l
 
 def pytest_configure(config: pytest.Config) -> None:
     """Fingerprint the learner's folders, then point lesson outputs at temporary folders."""
-    saved_env = os.environ.get(paths.ARTIFACTS_ENV)
+    saved_env = os.environ.get(artifacts.ARTIFACTS_ENV)
     watched = watched_folders(saved_env)
     root = Path(tempfile.mkdtemp(prefix="course-tests-"))
     for name in (NBVAL_ARTIFACTS, OTHER_ARTIFACTS):
         (root / name).mkdir()
-    os.environ[paths.ARTIFACTS_ENV] = str(root / OTHER_ARTIFACTS)
+    os.environ[artifacts.ARTIFACTS_ENV] = str(root / OTHER_ARTIFACTS)
     config.stash[STATE] = SessionState(root=root, saved_env=saved_env, watched=watched)
 
 
@@ -155,9 +155,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         return
     shutil.rmtree(state.root, ignore_errors=True)
     if state.saved_env is None:
-        os.environ.pop(paths.ARTIFACTS_ENV, None)
+        os.environ.pop(artifacts.ARTIFACTS_ENV, None)
     else:
-        os.environ[paths.ARTIFACTS_ENV] = state.saved_env
+        os.environ[artifacts.ARTIFACTS_ENV] = state.saved_env
 
 
 def nbval_artifacts(config: pytest.Config) -> Path:
@@ -175,11 +175,11 @@ def pytest_runtest_setup(item: pytest.Item):
     """Start nbval's kernels (in their notebook's setup) with the shared nbval folder."""
     if not is_nbval_cell(item):
         return (yield)
-    os.environ[paths.ARTIFACTS_ENV] = str(nbval_artifacts(item.config))
+    os.environ[artifacts.ARTIFACTS_ENV] = str(nbval_artifacts(item.config))
     try:
         return (yield)
     finally:
-        os.environ[paths.ARTIFACTS_ENV] = str(item.config.stash[STATE].root / OTHER_ARTIFACTS)
+        os.environ[artifacts.ARTIFACTS_ENV] = str(item.config.stash[STATE].root / OTHER_ARTIFACTS)
 
 
 @pytest.hookimpl(wrapper=True)

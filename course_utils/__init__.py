@@ -12,8 +12,8 @@ import warnings
 # tqdm warns at import when ipywidgets is absent; its text progress bars are what we want.
 warnings.filterwarnings("ignore", message="IProgress not found")
 
+from .artifacts import artifacts_dir  # noqa: E402
 from .assets import asset_path  # noqa: E402
-from .paths import artifacts_dir  # noqa: E402
 from .profiles import get_profile, resolve_model  # noqa: E402
 from .record import read_metrics, record  # noqa: E402
 from .session import seed_everything, setup  # noqa: E402

@@ -2,7 +2,7 @@
 
 Each Colab notebook runs on its own machine, so what one lesson saves (lesson 02's adapted
 encoder, lesson 04's results) reaches a later lesson only through Google Drive. When Drive
-is mounted, ``course_utils.paths.artifacts_dir()`` puts lesson outputs in ``drive_folder()``.
+is mounted, ``course_utils.artifacts.artifacts_dir()`` puts lesson outputs in ``drive_folder()``.
 Outside Colab nothing here asks anything or prints anything.
 
 Example (in Colab)::
@@ -15,16 +15,27 @@ Example (in Colab)::
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 from .atomic import write_bytes_atomically
-from .session import in_colab
 
 DRIVE_MOUNT = Path("/content/drive")     # where drive.mount() puts Google Drive
 DRIVE_ROOT = DRIVE_MOUNT / "MyDrive"     # exists only while Drive is mounted
 COURSE_FOLDER = "transfer-course"
 UPLOAD_DIR = Path("/content/uploads")
 MOUNT_LINE = "from google.colab import drive; drive.mount('/content/drive')"
+
+
+def in_colab() -> bool:
+    """Return True inside Google Colab."""
+    return "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
+
+
+def in_kaggle() -> bool:
+    """Return True inside a Kaggle notebook."""
+    return "KAGGLE_KERNEL_RUN_TYPE" in os.environ
 
 
 class ColabError(ValueError):

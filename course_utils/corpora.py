@@ -279,7 +279,7 @@ def load_tagging_lines(source: str = "hamlet") -> tuple[list[str], CorpusReport]
     if source == "hamlet":
         return hamlet_lines()
     if source == "moby-dick":
-        from .paths import artifacts_dir
+        from .artifacts import artifacts_dir
 
         path = fetch_text(GUTENBERG_MOBY_DICK, artifacts_dir("texts") / "moby-dick.txt")
         return read_gutenberg_lines(path, source="moby-dick")

@@ -36,8 +36,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .artifacts import artifacts_dir
 from .atomic import atomic_path
-from .paths import artifacts_dir
 
 POOLINGS = ("cls", "pooler_output", "mean", "mean_layers")
 CACHE_FORMAT = 1

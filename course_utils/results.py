@@ -20,8 +20,8 @@ from typing import Any
 
 import pandas as pd
 
+from .artifacts import artifacts_dir
 from .atomic import write_text_atomically
-from .paths import artifacts_dir
 
 
 def split_signature(test: pd.DataFrame) -> str:

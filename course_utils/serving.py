@@ -147,12 +147,12 @@ def peak_memory_mb(function: Callable[[], Any], interval: float = 0.01) -> tuple
 
     NaN when psutil is not installed (it is in Colab, Kaggle and the course's ``batch`` extra).
     """
-    try:
-        import psutil  # noqa: F401
-    except ImportError:
-        return function(), math.nan
     import ctypes
     import gc
+    import importlib.util
+
+    if importlib.util.find_spec("psutil") is None:
+        return function(), math.nan
 
     from .resources import PeakMemory
 

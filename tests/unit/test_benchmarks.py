@@ -1,0 +1,122 @@
+"""The benchmark harness: the quick mode runs every row and writes results.json as documented.
+
+Speeds are not asserted here (they depend on the machine and its load); what is asserted
+is the schema, that every row ran its equality check and that the two recipes agreed.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BENCH = REPO / "benchmarks"
+ROWS = ["tokenize", "inference", "frozen_head", "finetune", "ceiling", "serving", "optimizer"]
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory, minilm_dir, reviews_csv):
+    """Run ``benchmarks/run.py --quick`` into a temporary file; return process, results, README."""
+    output = tmp_path_factory.mktemp("bench") / "results.json"
+    readme_before = (BENCH / "README.md").read_text(encoding="utf-8")
+    command = [sys.executable, str(BENCH / "run.py"), "--quick", "--output", str(output)]
+    process = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    results = json.loads(output.read_text(encoding="utf-8")) if output.exists() else None
+    return process, results, readme_before
+
+
+@pytest.mark.slow
+def test_quick_run_succeeds_and_prints_the_table(quick_run):
+    process, results, _ = quick_run
+    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
+    assert results is not None
+    for name in ROWS:
+        assert f"| {name} |" in process.stdout
+
+
+@pytest.mark.slow
+def test_machine_block(quick_run):
+    _, results, _ = quick_run
+    machine = results["machine"]
+    assert machine["cores"] >= 1
+    assert 1 <= machine["threads"] <= machine["cores"]
+    assert machine["torch"] and machine["transformers"]
+    assert len(machine["load_average"]["start"]) == 3 and len(machine["load_average"]["end"]) == 3
+    assert results["mode"] == "quick"
+    chosen = results["sweep"]["chosen"]
+    assert (chosen["threads"], chosen["batch_size"]) == (machine["threads"], results["batch_size"])
+
+
+@pytest.mark.slow
+def test_every_row_has_figures_ratio_and_memory(quick_run):
+    _, results, _ = quick_run
+    assert [row["name"] for row in results["rows"]] == ROWS
+    for row in results["rows"]:
+        assert "error" not in row, row.get("error")
+        for side in ("baseline", "course"):
+            figure = row[side]
+            assert isinstance(figure["unit"], str) and figure["unit"]
+            assert figure["median"] > 0
+            assert figure["min"] <= figure["median"] <= figure["max"]
+            assert len(figure["runs"]) == results["sizes"]["repeats"]
+        assert isinstance(row["ratio"], (int, float)) and row["ratio"] > 0
+        if row["name"] == "ceiling":
+            assert row["peak_rss_mb"] is None
+        else:
+            assert row["peak_rss_mb"]["baseline"] > 0 and row["peak_rss_mb"]["course"] > 0
+
+
+@pytest.mark.slow
+def test_every_row_ran_its_equality_check_and_agreed(quick_run):
+    _, results, _ = quick_run
+    checks = {row["name"]: row["checks"] for row in results["rows"]}
+    assert all(row["same_result"] is True for row in results["rows"])
+    assert checks["tokenize"]["texts_with_different_ids"] == 0
+    assert checks["tokenize"]["texts_compared"] == results["sizes"]["tokenize_texts"]
+    assert checks["tokenize"]["ceiling_gives_the_same_ids"] is True
+    tokenize = next(row for row in results["rows"] if row["name"] == "tokenize")
+    assert tokenize["ceiling_share"] > 0 and tokenize["ceiling_share_target"] == 0.9
+    assert checks["inference"]["max_abs_difference"] <= checks["inference"]["tolerance"]
+    accuracy = checks["frozen_head"]["accuracy"]
+    assert abs(accuracy["baseline"] - accuracy["course"]) <= checks["frozen_head"]["tolerance"]
+    assert checks["frozen_head"]["held_out_texts"] == results["sizes"]["frozen_eval_texts"]
+    assert checks["finetune"]["same_snippets_in_both_passes"] is True
+    finetune = checks["finetune"]
+    assert finetune["loss_difference_padded_512_vs_longest"] <= finetune["tolerance"]
+    assert checks["ceiling"]["relative_difference"] <= checks["ceiling"]["tolerance"]
+    assert checks["serving"]["same_labels"] == checks["serving"]["texts_compared"] > 0
+    assert checks["optimizer"]["same_snippets_in_both_passes"] is True
+    assert checks["optimizer"]["max_abs_parameter_difference"] <= checks["optimizer"]["tolerance"]
+    optimizer = next(row for row in results["rows"] if row["name"] == "optimizer")
+    assert optimizer["details"]["fused"] == {"baseline": False, "course": True}
+
+
+@pytest.mark.slow
+def test_quick_mode_leaves_the_readme_alone(quick_run):
+    _, _, readme_before = quick_run
+    assert (BENCH / "README.md").read_text(encoding="utf-8") == readme_before
+
+
+def test_analytic_flops_match_torch_flop_counter():
+    import torch
+    from transformers import BertConfig, BertModel
+
+    sys.path.insert(0, str(BENCH))
+    try:
+        from flops import counted_flops, forward_flops
+    finally:
+        sys.path.remove(str(BENCH))
+    config = BertConfig(vocab_size=100, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                        intermediate_size=128, attn_implementation="eager")
+    torch.manual_seed(0)
+    model = BertModel(config).eval()
+    for batch, length in ((1, 7), (3, 40)):
+        inputs = {"input_ids": torch.randint(5, 100, (batch, length)),
+                  "attention_mask": torch.ones(batch, length, dtype=torch.long)}
+        counted = counted_flops(model, inputs)
+        analytic = forward_flops(config, batch, length)
+        assert abs(analytic - counted) <= 0.01 * counted, (batch, length, analytic, counted)
