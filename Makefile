@@ -61,7 +61,7 @@ lint: $(STAMP)
 # The fast loop (CONTRIBUTING.md): no notebook, nothing slow; `make unit PYTEST_ARGS=--lf` reruns
 # what failed last.
 unit: assets $(STAMP)
-	$(PY) -m pytest -q -m "not notebook and not slow" tests/unit $(PYTEST_ARGS)
+	$(PY) -m pytest -q -m "not notebook and not slow and not kernel" tests/unit $(PYTEST_ARGS)
 
 test: assets $(STAMP) lint sandbox-tools
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -73,14 +73,20 @@ sandbox-tools:
 		apt-get update -qq && apt-get install -y -qq bubblewrap; } || \
 		echo "bwrap is missing: apt-get install -y bubblewrap (as root) for the grading tests"
 
-# The lowest versions pyproject.toml allows (torch as locked) in $(LOWEST_VENV): the unit tests,
-# then lessons 01 and 03 on small parameters. The venv is rebuilt when the bounds change.
-$(LOWEST_VENV)/.installed: pyproject.toml $(LOCK) requirements/lowest.py
+# The lowest versions pyproject.toml allows for every direct dependency (torch as locked: the only
+# build on the course's machines), resolved by uv, in $(LOWEST_VENV): the unit and homework tests,
+# then lessons 01 and 03 on their small parameters. Rebuilt when the bounds or the lock change.
+UV_OPTIONS ?= $(if $(wildcard /opt/wheels),--find-links /opt/wheels)
+$(LOWEST_VENV)/.installed: pyproject.toml $(LOCK) | $(STAMP)
 	rm -rf $(LOWEST_VENV)
 	$(PYTHON) -m venv $(LOWEST_VENV)
-	$(PY) requirements/lowest.py > $(LOWEST_VENV)/lowest.txt
+	grep '^torch==' $(LOCK) > $(LOWEST_VENV)/torch.txt
+	$(VENV)/bin/uv pip compile pyproject.toml --extra batch --extra grade --extra test -q \
+		--resolution lowest-direct --override $(LOWEST_VENV)/torch.txt --python $(LOWEST_PY) \
+		--no-header $(UV_OPTIONS) -o $(LOWEST_VENV)/lowest.txt
 	$(LOWEST_PY) -m pip install --disable-pip-version-check -q $(PIP_OPTIONS) \
-		-r $(LOWEST_VENV)/lowest.txt -e '.[test]'
+		-r $(LOWEST_VENV)/lowest.txt
+	$(LOWEST_PY) -m pip install --disable-pip-version-check -q --no-deps -e .
 	$(LOWEST_PY) -m pip freeze > $(LOWEST_VENV)/freeze.txt
 	touch $@
 

@@ -156,6 +156,7 @@ def test_notebooks_are_written_whole_or_not_at_all(tmp_path):
 
 
 # ---------------------------------------------------------------- executing
+@pytest.mark.kernel
 def test_execute_injects_parameters_and_writes_the_executed_notebook(tmp_path):
     source = tmp_path / "01_tiny.ipynb"
     nbformat.write(tiny_notebook("import os\nprint(greeting, os.getcwd(), "
@@ -173,6 +174,7 @@ def test_execute_injects_parameters_and_writes_the_executed_notebook(tmp_path):
     assert [p.name for p in output.parent.iterdir()] == ["01_tiny.ipynb"]  # no temporary left
 
 
+@pytest.mark.kernel
 def test_a_failing_cell_is_described_and_the_notebook_kept(tmp_path):
     source = tmp_path / "02_broken.ipynb"
     nbformat.write(tiny_notebook("x = 1", "raise ValueError('bad data')", "y = 2"), source)
@@ -197,6 +199,7 @@ def test_the_kernel_is_a_parameter(tmp_path):
     assert readable_notebook(output) is not None   # saved whole, parameters injected
 
 
+@pytest.mark.kernel
 def test_a_run_that_saves_nothing_leaves_nothing_behind(tmp_path):
     output = tmp_path / "out" / "out.ipynb"
     run = execute(tmp_path / "absent.ipynb", output, {}, cwd=tmp_path)
@@ -204,6 +207,7 @@ def test_a_run_that_saves_nothing_leaves_nothing_behind(tmp_path):
     assert list(output.parent.iterdir()) == []     # no output, no temporary file
 
 
+@pytest.mark.kernel
 def test_a_wall_limit_stops_the_run_and_its_kernel(tmp_path):
     import psutil
 

@@ -29,12 +29,14 @@ def test_the_address_is_read_from_pyproject():
     assert headers.repository_url() == URL
 
 
+@pytest.mark.kernel
 def test_committed_notebooks_agree_with_the_address():
     assert headers.disagreeing_notebooks() == []
     result = _cli("--check")
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.kernel
 def test_check_names_each_tampered_notebook_and_the_command_repairs_only_managed_cells(tmp_path):
     for path in headers.lesson_notebooks():
         shutil.copy(path, tmp_path / path.name)

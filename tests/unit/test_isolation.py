@@ -14,6 +14,7 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
+pytestmark = pytest.mark.kernel  # every test runs pytest with nbval's kernels
 ROOT_CONFTEST = Path(__file__).resolve().parents[2] / "conftest.py"
 INI = """[pytest]
 addopts = --strict-markers --nbval-lax -p no:cacheprovider

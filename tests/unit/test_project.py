@@ -2,8 +2,6 @@
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 from packaging.requirements import Requirement
@@ -149,8 +147,12 @@ def test_environment_yml_installs_the_lock_and_the_course():
     assert _environment_pip_lines() == ["-r requirements/lock.txt", "-e .[dev]"]
 
 
-def test_ci_script_runs_make_test():
-    assert "make test" in (ROOT / ".ci" / "run").read_text()
+def test_ci_script_runs_make_test_and_every_job():
+    script = (ROOT / ".ci" / "run").read_text()
+    jobs = re.search(r"^JOBS=\((.*)\)$", script, re.MULTILINE).group(1).split()
+    assert jobs[0] == "test"
+    assert {"test-lowest", "test-colab", "test-browser", "csv-suite"} <= set(jobs)
+    assert "set -e" not in script, "one failing job must not hide the others"
 
 
 def test_manifest_is_package_data_listing_every_asset_with_a_checksum_and_licence():
@@ -166,7 +168,7 @@ def test_manifest_is_package_data_listing_every_asset_with_a_checksum_and_licenc
 def _modules_the_lessons_import() -> list[str]:
     """Return every ``course_utils`` module named in an import in a lesson's code cells."""
     pattern = re.compile(r"^\s*(?:from|import)\s+(course_utils(?:\.\w+)*)", re.MULTILINE)
-    modules = {"course_utils"}
+    modules = set()
     for notebook in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
             if cell["cell_type"] == "code":
@@ -174,19 +176,22 @@ def _modules_the_lessons_import() -> list[str]:
     return sorted(modules)
 
 
-def test_modules_a_lesson_imports_need_no_batch_packages():
+def _learner_contract() -> dict:
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    return contracts["contracts"][0]
+
+
+def test_the_import_contract_covers_every_learner_module_and_forbids_the_machinery():
+    contract = _learner_contract()
+    learner = {f"course_utils.{p.stem}" for p in (ROOT / "course_utils").glob("*.py")
+               if p.stem not in ("__init__", "__main__")} | {"course_utils.homework"}
+    assert learner == set(contract["source_modules"]), "list every learner module in pyproject"
+    assert {"course_utils.tools", *BATCH_ONLY} - {"nbclient"} <= set(contract["forbidden_modules"])
+
+
+def test_lessons_import_only_the_learner_wing():
     modules = _modules_the_lessons_import()
     assert "course_utils.homework" in modules and len(modules) >= 10, modules
-    blocker = (
-        "import importlib, sys\n"
-        "class Block:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        f"        if name.split('.')[0] in {BATCH_ONLY!r}:\n"
-        "            raise ImportError('imported at module level: ' + name)\n"
-        "sys.meta_path.insert(0, Block())\n"
-        f"for module in {modules!r}:\n"
-        "    importlib.import_module(module)\n"
-    )
-    result = subprocess.run([sys.executable, "-c", blocker], capture_output=True, text=True,
-                            cwd=ROOT)
-    assert result.returncode == 0, result.stderr.strip().splitlines()[-1]
+    assert not [m for m in modules if m.startswith("course_utils.tools")]
+    covered = set(_learner_contract()["source_modules"]) | {"course_utils"}
+    assert set(modules) <= covered | {m for m in modules if m.startswith("course_utils.homework")}

@@ -63,6 +63,7 @@ def test_undeclared_parameter_is_an_error_before_anything_runs(tiny_lessons, tmp
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 
+@pytest.mark.kernel
 def test_batch_goes_on_past_a_failure_and_writes_the_summary(tiny_lessons, tmp_path):
     run = runner.run_lessons(parameters={"seed": 2}, out=tmp_path / "runs",
                              notebook_dir=tiny_lessons, progress=False)
@@ -84,6 +85,7 @@ def test_batch_goes_on_past_a_failure_and_writes_the_summary(tiny_lessons, tmp_p
     assert "| 02_broken | failed |" in markdown and "`answer`: 42" in markdown
 
 
+@pytest.mark.kernel
 def test_cli_exits_non_zero_and_names_the_failing_notebook(tiny_lessons, tmp_path, capsys):
     status = main(["run", "--only", "02", "--out", str(tmp_path / "runs"), "--no-progress",
                    "--notebooks", str(tiny_lessons)])
@@ -102,6 +104,7 @@ def test_cli_reports_bad_input_with_exit_status_2(capsys):
     assert "Known assets" in capsys.readouterr().err
 
 
+@pytest.mark.kernel
 def test_batch_kernels_redraw_progress_bars_rarely(tmp_path):
     """A loop's bar in a batch run stores a handful of lines, not one per step."""
     folder = tmp_path / "notebooks"
@@ -185,6 +188,7 @@ def test_a_missing_file_stops_the_run_before_any_kernel_starts(data_lesson, tmp_
                  "--out", str(tmp_path / "runs"), "--no-progress"]) == 2
 
 
+@pytest.mark.kernel
 def test_a_csv_in_the_users_folder_reaches_the_lesson(data_lesson, tmp_path, monkeypatch, capsys):
     """``python -m course_utils run -p data_path=my.csv`` from the folder holding my.csv."""
     (tmp_path / "my.csv").write_text("text,label\ngood,1\n")
@@ -197,6 +201,7 @@ def test_a_csv_in_the_users_folder_reaches_the_lesson(data_lesson, tmp_path, mon
                                                   "data_path": str(tmp_path / "my.csv")}
 
 
+@pytest.mark.kernel
 def test_refreshing_a_lesson_keeps_outputs_and_drops_run_metadata(tmp_path):
     folder = tmp_path / "notebooks"
     folder.mkdir()
