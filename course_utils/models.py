@@ -7,7 +7,7 @@ inside every epoch), so both recipes share one loop and can be compared fairly.
 
 Example::
 
-    >>> tokenizer, encoder = load_encoder("minilm")                       # doctest: +SKIP
+    >>> encoder = AutoModel.from_pretrained(resolve_model("minilm"))       # doctest: +SKIP
     >>> freeze(encoder)           # course_utils.parameters                # doctest: +SKIP
     >>> head = ClassifierHead.for_encoder(encoder.config, num_labels=2)   # doctest: +SKIP
     >>> history = train_head(head, train_x, train_y, epochs=30,
@@ -24,7 +24,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from .profiles import get_profile, resolve_model
 from .training import History
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {"relu": nn.ReLU, "gelu": nn.GELU,
@@ -33,29 +32,6 @@ ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {"relu": nn.ReLU, "gelu": nn.G
 
 class LabelCountError(ValueError):
     """The head's number of outputs disagrees with the labels of the data."""
-
-
-def encoder_name(model_name: str = "", profile: str = "offline") -> str:
-    """Return the model to load: ``model_name``, or the profile's encoder when it is empty."""
-    return model_name or get_profile(profile).encoder
-
-
-def load_tokenizer(model_name: str = "", profile: str = "offline"):
-    """Return the tokenizer of ``model_name`` (an asset name, hub id or folder)."""
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(resolve_model(encoder_name(model_name, profile)))
-
-
-def load_encoder(model_name: str = "", profile: str = "offline",
-                 device: str | torch.device = "cpu"):
-    """Return ``(tokenizer, encoder)`` of ``model_name`` (or the profile's encoder), eval mode."""
-    from transformers import AutoModel
-
-    path = resolve_model(encoder_name(model_name, profile))
-    tokenizer = load_tokenizer(path)
-    encoder = AutoModel.from_pretrained(path).to(device).eval()
-    return tokenizer, encoder
 
 
 class ClassifierHead(nn.Module):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils import features
+from course_utils import features, serving
 from course_utils.features import (
     CACHE_EVENTS,
     cache_key,
@@ -15,7 +15,6 @@ from course_utils.features import (
     mean_pool,
     sentence_vectors,
 )
-from course_utils.models import load_encoder
 from course_utils.parameters import freeze
 
 TEXTS = ["A quiet, lovely film.",
@@ -27,7 +26,10 @@ TEXTS = ["A quiet, lovely film.",
 
 @pytest.fixture(scope="module")
 def minilm(minilm_dir):
-    tokenizer, encoder = load_encoder(str(minilm_dir))
+    from transformers import AutoModel, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(minilm_dir)
+    encoder = AutoModel.from_pretrained(minilm_dir).eval()
     return tokenizer, freeze(encoder)
 
 
@@ -88,6 +90,21 @@ def test_sentence_vectors_come_back_in_the_original_order(minilm):
                             for t in TEXTS])
     assert together.shape == (len(TEXTS), encoder.config.hidden_size)
     assert (together - one_by_one).abs().max().item() < 1e-4
+
+
+def test_the_encoder_sees_the_serving_recipe_s_length_sorted_batches(minilm):
+    tokenizer, encoder = minilm
+    seen = []
+    handle = encoder.register_forward_hook(
+        lambda module, args, kwargs, output: seen.append(tuple(kwargs["input_ids"].shape)),
+        with_kwargs=True)
+    try:
+        sentence_vectors(TEXTS, tokenizer, encoder, pooling="mean", batch_size=2)
+    finally:
+        handle.remove()
+    lengths = [len(ids) for ids in tokenizer(TEXTS, truncation=True, max_length=128)["input_ids"]]
+    batches = serving.length_sorted_batches(lengths, batch_size=2)
+    assert seen == [(len(b), max(lengths[i] for i in b)) for b in batches]   # shortest first
 
 
 def test_three_poolings_come_from_one_encoder_pass(minilm, forward_calls):

@@ -12,7 +12,6 @@ from course_utils.features import sentence_vectors
 from course_utils.models import (
     ClassifierHead,
     LabelCountError,
-    load_encoder,
     predict_proba,
     train_head,
 )
@@ -27,7 +26,10 @@ from course_utils.training import History
 
 @pytest.fixture(scope="module")
 def minilm(minilm_dir):
-    return load_encoder(str(minilm_dir))
+    from transformers import AutoModel, AutoTokenizer
+
+    return (AutoTokenizer.from_pretrained(minilm_dir),
+            AutoModel.from_pretrained(minilm_dir).eval())
 
 
 def separable(n=400, dim=8, classes=3, seed=0):
@@ -35,21 +37,6 @@ def separable(n=400, dim=8, classes=3, seed=0):
     labels = torch.arange(n) % classes
     centres = torch.randn(classes, dim, generator=generator) * 3
     return centres[labels] + torch.randn(n, dim, generator=generator), labels
-
-
-def test_load_encoder_uses_the_profile_encoder_by_default():
-    tokenizer, encoder = load_encoder()
-    assert type(encoder).__name__ == "BertModel"
-    assert encoder.config.hidden_size == 384 and not encoder.training
-    assert tokenizer("Hello there")["input_ids"][0] == tokenizer.cls_token_id
-
-
-def test_an_empty_model_name_means_the_profile_encoder(minilm_dir):
-    from course_utils.models import encoder_name, load_tokenizer
-
-    assert encoder_name("", "offline") == "minilm"
-    assert encoder_name("bert-base-cased", "offline") == "bert-base-cased"
-    assert load_tokenizer(str(minilm_dir)).tokenize("Hello") == ["hello"]
 
 
 def test_head_is_sized_from_the_encoder_config(minilm):
