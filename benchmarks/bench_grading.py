@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from course_utils.atomic import write_text_atomically  # noqa: E402
-from course_utils.resources import usable_cores  # noqa: E402
+from course_utils.measure import usable_cores  # noqa: E402
 from course_utils.tools.grading.build import student_notebook  # noqa: E402
 from course_utils.tools.grading.grade import grade_submissions  # noqa: E402
 from course_utils.tools.grading.sandbox import bwrap_path  # noqa: E402

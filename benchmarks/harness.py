@@ -1,9 +1,10 @@
-"""Timing and memory plumbing shared by the benchmark rows.
+"""Timing and memory plumbing shared by the benchmark rows, built on ``course_utils.measure``.
 
 ``compare(baseline, course, repeats)`` runs two recipes alternately in this process
-(B C, C B, B C, ...), times every run, samples the process's resident memory while
-each runs, and keeps each recipe's last result for the row's equality check.
-``figure`` turns the timings into the median-and-spread record that results.json holds.
+(B C, C B, B C, ... with ``measure.alternate_runs``), times every run, samples the
+process's resident memory while each runs (``measure.timed_run``: memory released first),
+and keeps each recipe's last result for the row's equality check. ``figure`` turns the
+timings into the median-and-spread record that results.json holds.
 
 Example::
 
@@ -14,9 +15,6 @@ Example::
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import gc
 import os
 import platform
 import statistics
@@ -27,15 +25,8 @@ from typing import Any
 
 import psutil
 
-from course_utils.resources import PeakMemory, usable_cores
-
-
-def release_memory() -> None:
-    """Collect garbage and hand freed heap back to the OS, so RSS peaks belong to one run."""
-    gc.collect()
-    # not glibc: no malloc_trim, and peaks may include earlier runs' heap
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
+from course_utils.measure import Run, alternate_runs, timed_run, usable_cores
+from course_utils.session import cpu_features
 
 
 @dataclass
@@ -46,6 +37,13 @@ class Runs:
     peak_rss_mb: list[float] = field(default_factory=list)
     rss_increase_mb: list[float] = field(default_factory=list)
     result: Any = None
+
+    def add(self, run: Run) -> None:
+        """Append one measured run."""
+        self.seconds.append(run.seconds)
+        self.peak_rss_mb.append(run.peak_mb)
+        self.rss_increase_mb.append(run.rise_mb)
+        self.result = run.result
 
 
 @dataclass
@@ -58,16 +56,9 @@ class Pair:
 
 def timed(function: Callable[[], Any], runs: Runs) -> Any:
     """Run ``function`` once under a timer and an RSS sampler; append to ``runs``."""
-    release_memory()
-    with PeakMemory(interval=0.01) as memory:
-        start = time.perf_counter()
-        result = function()
-        seconds = time.perf_counter() - start
-    runs.seconds.append(seconds)
-    runs.peak_rss_mb.append(memory.peak_mb)
-    runs.rss_increase_mb.append(memory.peak_mb - memory.start_mb)
-    runs.result = result
-    return result
+    run = timed_run(function, memory=True)
+    runs.add(run)
+    return run.result
 
 
 def compare(baseline: Callable[[], Any], course: Callable[[], Any], repeats: int,
@@ -77,11 +68,11 @@ def compare(baseline: Callable[[], Any], course: Callable[[], Any], repeats: int
         raise ValueError(f"repeats must be at least 1, got {repeats}.")
     if warmup is not None:
         warmup()
+    measured = alternate_runs({"baseline": baseline, "course": course}, repeats, run=timed_run)
     pair = Pair(Runs(), Runs())
-    for repeat in range(repeats):
-        order = [(baseline, pair.baseline), (course, pair.course)]
-        for function, runs in (order if repeat % 2 == 0 else order[::-1]):
-            timed(function, runs)
+    for name, runs in (("baseline", pair.baseline), ("course", pair.course)):
+        for run in measured[name]:
+            runs.add(run)
     return pair
 
 
@@ -113,18 +104,6 @@ def memory_increase(pair: Pair) -> dict[str, float]:
             "course": round(max(pair.course.rss_increase_mb), 1)}
 
 
-def cpu_model() -> str:
-    """Return the CPU's model name (from /proc/cpuinfo where there is one)."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def load_average() -> list[float]:
     """Return the 1, 5 and 15 minute load averages (runnable processes), rounded."""
     try:
@@ -139,12 +118,14 @@ def machine_info(threads: int) -> dict[str, Any]:
     import torch
     import transformers
 
-    return {"cpu": cpu_model(), "cores": usable_cores(), "threads": threads,
+    features = cpu_features()
+    return {"cpu": features["model"], "cores": usable_cores(), "threads": threads,
             "memory_gb": round(psutil.virtual_memory().total / 1024 ** 3, 1),
             "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
             "torch": torch.__version__, "transformers": transformers.__version__,
             "tokenizers": tokenizers.__version__, "python": platform.python_version(),
-            "platform": platform.platform(), "load_average": {"start": load_average()}}
+            "platform": platform.platform(), "load_average": {"start": load_average()},
+            "cpu_features": features}
 
 
 class HookTimer:

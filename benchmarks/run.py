@@ -7,9 +7,10 @@
 Each row times the source recipe and the course recipe alternately in this process,
 ``repeats`` times each, on the same model (MiniLM), data (the review snippets) and
 thread count, checks that both give the same result, and records the medians, the
-spread and the peak memory. The thread count and the batch size come from a measured
-sweep unless both are given. ``--update-readme`` rewrites the results section of
-benchmarks/README.md from the new results (``make bench`` passes it).
+spread and the peak memory. The machine's line (``machine_report``: instruction sets, fp32
+and bf16 matrix-product ceilings) is printed and recorded with them. The thread count and the
+batch size come from a measured sweep unless both are given. ``--update-readme`` rewrites
+the results section of benchmarks/README.md from the new results (``make bench`` passes it).
 """
 
 from __future__ import annotations
@@ -206,6 +207,8 @@ def markdown_report(results: dict) -> str:
             f"{results['batch_size']}, torch {m['torch']}, transformers {m['transformers']}, "
             f"load average {m['load_average'].get('start')} at the start, "
             f"{m['load_average'].get('end')} at the end.\n\n")
+    if m.get("report"):
+        head += f"Machine: {m['report']}.\n\n"
     return (busy_warning(m) + head + results_table(results) + "\n\n" + row_notes(results)
             + "\n\nThread and batch-size sweep (course inference, texts/s, median of 2):\n\n"
             + sweep_table(results.get("sweep")) + "\n")
@@ -252,7 +255,13 @@ def main(argv=None) -> int:
     from harness import load_average, machine_info
     from sweep import run_sweep
 
-    from course_utils.session import default_threads, quiet_libraries
+    from course_utils.session import (
+        cpu_features,
+        default_threads,
+        machine_report,
+        matmul_ceilings,
+        quiet_libraries,
+    )
 
     quiet_libraries()
     started = time.perf_counter()
@@ -268,8 +277,13 @@ def main(argv=None) -> int:
         ctx.threads = args.threads or sweep["chosen"]["threads"]
         ctx.batch_size = args.batch_size or sweep["chosen"]["batch_size"]
     log(f"using {ctx.threads} thread(s), course batch size {ctx.batch_size}")
+    ctx.set_threads()
+    ceilings = matmul_ceilings()        # after the sweep, with the threads the rows use
+    report = machine_report(cpu_features(), ceilings)
+    log(f"machine: {report}")
     rows = run_rows(ctx, args.rows)
     machine = machine_info(ctx.threads)
+    machine.update(matmul_ceilings=ceilings, report=report)   # cpu_features: machine_info
     machine["load_average"] = {"start": load_at_start, "end": load_average()}
     results = {"mode": mode, "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                "seconds": round(time.perf_counter() - started, 1), "machine": machine,

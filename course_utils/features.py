@@ -38,6 +38,7 @@ from tqdm.auto import tqdm
 
 from .artifacts import artifacts_dir
 from .atomic import atomic_path
+from .serving import length_sorted_batches, restore_input_order
 
 POOLINGS = ("cls", "pooler_output", "mean", "mean_layers")
 CACHE_FORMAT = 1
@@ -100,22 +101,19 @@ def _compute(texts: list[str], tokenizer, encoder, poolings: tuple[str, ...], ma
     """Run the encoder once over length-sorted batches; return each pooling in input order."""
     encoded = tokenizer(texts, truncation=True, max_length=max_length)
     rows = [{key: encoded[key][i] for key in encoded} for i in range(len(texts))]
-    order = np.argsort([len(r["input_ids"]) for r in rows], kind="stable")
+    batches = length_sorted_batches([len(r["input_ids"]) for r in rows], batch_size)
     device = next(encoder.parameters()).device
     was_training = encoder.training
     encoder.eval()
     pieces: dict[str, list[torch.Tensor]] = {p: [] for p in poolings}
-    starts = range(0, len(texts), batch_size)
-    for start in tqdm(starts, desc="encoding", unit="batch", disable=not progress):
-        batch = tokenizer.pad([rows[i] for i in order[start:start + batch_size]],
-                              return_tensors="pt")
+    for positions in tqdm(batches, desc="encoding", unit="batch", disable=not progress):
+        batch = tokenizer.pad([rows[i] for i in positions], return_tensors="pt")
         batch = {key: value.to(device) for key, value in batch.items()}
         outputs = encoder(**batch, output_hidden_states="mean_layers" in poolings)
         for p in poolings:
             pieces[p].append(pool(outputs, batch["attention_mask"], p).float().cpu())
     encoder.train(was_training)
-    restore = torch.as_tensor(np.argsort(order, kind="stable"))
-    return {p: (torch.cat(pieces[p])[restore] if pieces[p]
+    return {p: (restore_input_order(torch.cat(pieces[p]), batches) if pieces[p]
                 else torch.empty(0, pooled_size(encoder, p)))
             for p in poolings}
 

@@ -1,10 +1,15 @@
-"""Serving a classifier and measuring it: batches by length, timings, memory, size, verdicts.
+"""Serving a classifier: batches by length, forward functions, ONNX Runtime, the recipe to serve.
 
 Lesson 07 compares ways to serve one classifier (one text per call, length-sorted batches,
 int8 weights, ONNX Runtime). Each way is a *forward* function from a batch of token ids
 (numpy int64 arrays, as the tokenizer returns them) to logits; ``predict_sorted`` runs any
 of them over a list of texts in length-sorted batches and returns the logits in input order,
 with the batch shapes it computed (for the FLOP count of ``course_utils.flops``).
+``served_recipe`` picks the recipe to serve from the lesson's table by a rule fixed in advance.
+
+Timings, latency, memory and speed verdicts come from ``course_utils.measure``; lesson 07
+imports ``alternate_runs``, ``call_seconds``, ``latency_ms``, ``peak_memory_mb`` and
+``speed_verdict`` from here too.
 
 Example::
 
@@ -19,14 +24,20 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
-import math
-import time
-from collections.abc import Callable, Iterator, Sequence
+import statistics
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .measure import alternate_runs, call_seconds, latency_ms, peak_memory_mb, speed_verdict
+
+__all__ = ["BatchedRun", "agreement", "alternate_runs", "call_seconds", "latency_ms",
+           "length_sorted_batches", "onnx_forward", "onnx_session", "peak_memory_mb",
+           "predict_sorted", "quiet_logging", "recipe_plan", "restore_input_order",
+           "served_recipe", "size_on_disk_mb", "speed_verdict", "torch_forward"]
 
 Batch = dict[str, np.ndarray]
 Forward = Callable[[Batch], np.ndarray]
@@ -47,11 +58,33 @@ class BatchedRun:
 
 
 def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:
-    """Return the positions of the texts, sorted by length, cut into batches of ``batch_size``."""
+    """Return the positions of the texts, sorted by length, cut into batches of ``batch_size``.
+
+    Each batch is then padded only to its own longest text; ``restore_input_order`` puts
+    the batches' outputs back in the order of ``lengths``.
+
+    >>> [b.tolist() for b in length_sorted_batches([5, 1, 4, 1, 3], batch_size=2)]
+    [[1, 3], [4, 2], [0]]
+    """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
     order = np.argsort(np.asarray(lengths), kind="stable")
     return [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+
+
+def restore_input_order(rows, batches: Sequence[np.ndarray]):
+    """Return ``rows`` (the batches' outputs, concatenated in batch order) in input order.
+
+    ``rows`` is a numpy array or a torch tensor with one row per position in ``batches``.
+
+    >>> batches = length_sorted_batches([5, 1, 4], batch_size=2)      # [[1, 2], [0]]
+    >>> restore_input_order(np.array([10, 20, 30]), batches).tolist()
+    [30, 10, 20]
+    """
+    order = np.concatenate(batches) if len(batches) else np.empty(0, dtype=np.int64)
+    if len(rows) != len(order):
+        raise ValueError(f"{len(rows)} rows for {len(order)} positions in the batches.")
+    return rows[np.argsort(order, kind="stable")]
 
 
 def predict_sorted(texts: Sequence[str], tokenizer, forward: Forward, batch_size: int,
@@ -60,18 +93,17 @@ def predict_sorted(texts: Sequence[str], tokenizer, forward: Forward, batch_size
     texts = list(texts)
     lengths = [len(ids) for ids in tokenizer(texts, truncation=True,
                                              max_length=max_length)["input_ids"]]
-    logits: np.ndarray | None = None
-    shapes = []
-    for positions in length_sorted_batches(lengths, batch_size):
+    batches = length_sorted_batches(lengths, batch_size)
+    outputs, shapes = [], []
+    for positions in batches:
         batch = tokenizer([texts[i] for i in positions], padding=True, truncation=True,
                           max_length=max_length, return_tensors="np")
         batch = {name: values.astype(np.int64) for name, values in batch.items()}
-        out = np.asarray(forward(batch), dtype=np.float32)
-        if logits is None:
-            logits = np.empty((len(texts), out.shape[-1]), dtype=np.float32)
-        logits[positions] = out
+        outputs.append(np.asarray(forward(batch), dtype=np.float32))
         shapes.append(tuple(int(n) for n in batch["input_ids"].shape))
-    return BatchedRun(logits if logits is not None else np.empty((0, 0), np.float32), shapes)
+    if not outputs:
+        return BatchedRun(np.empty((0, 0), np.float32), shapes)
+    return BatchedRun(restore_input_order(np.concatenate(outputs), batches), shapes)
 
 
 def torch_forward(model, device: str = "cpu") -> Forward:
@@ -112,58 +144,6 @@ def onnx_forward(session) -> Forward:
     return forward
 
 
-def call_seconds(call: Callable[[Any], Any], items: Sequence[Any]) -> list[float]:
-    """Return the wall time in seconds of ``call(item)`` for each item, one call at a time."""
-    seconds = []
-    for item in items:
-        start = time.perf_counter()
-        call(item)
-        seconds.append(time.perf_counter() - start)
-    return seconds
-
-
-def alternate_runs(recipes: dict[str, Callable[[], Any]], repeats: int) -> dict[str, list[float]]:
-    """Time every recipe ``repeats`` times, one run of each per round; return seconds per run.
-
-    Alternating spreads the machine's slow moments over all recipes instead of one.
-    """
-    seconds: dict[str, list[float]] = {name: [] for name in recipes}
-    for _ in range(repeats):
-        for name, recipe in recipes.items():
-            start = time.perf_counter()
-            recipe()
-            seconds[name].append(time.perf_counter() - start)
-    return seconds
-
-
-def latency_ms(seconds: Sequence[float]) -> dict[str, float]:
-    """Return the median and the 95th percentile of single-call times, in milliseconds."""
-    values = np.asarray(seconds, dtype=float) * 1000
-    return {"median_ms": float(np.median(values)), "p95_ms": float(np.percentile(values, 95))}
-
-
-def peak_memory_mb(function: Callable[[], Any], interval: float = 0.01) -> tuple[Any, float]:
-    """Run ``function``; return its result and the rise of resident memory it caused, in MB.
-
-    NaN when psutil is not installed (it is in Colab, Kaggle and the course's ``batch`` extra).
-    """
-    import ctypes
-    import gc
-    import importlib.util
-
-    if importlib.util.find_spec("psutil") is None:
-        return function(), math.nan
-
-    from .resources import PeakMemory
-
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):   # not glibc: peaks may include old heap
-        ctypes.CDLL("libc.so.6").malloc_trim(0)           # hand freed heap back to the system
-    with PeakMemory(interval=interval) as memory:
-        result = function()
-    return result, max(0.0, memory.peak_mb - memory.start_mb)
-
-
 @contextlib.contextmanager
 def quiet_logging(level: int = logging.ERROR) -> Iterator[None]:
     """Hide log records below ``level`` while the block runs (a library's advice, say)."""
@@ -180,21 +160,6 @@ def size_on_disk_mb(path: str | Path) -> float:
     path = Path(path)
     files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
     return sum(p.stat().st_size for p in files) / 1e6
-
-
-def speed_verdict(runs: Sequence[float], baseline_runs: Sequence[float]) -> str:
-    """Return "faster", "slower" or "tie": throughputs ``runs`` against ``baseline_runs``.
-
-    A tie when the ranges (min to max) of the two sets of runs overlap: the machine's noise
-    is then as large as the difference.
-    """
-    if not runs or not baseline_runs:
-        raise ValueError("each side needs at least one timed run.")
-    if min(runs) > max(baseline_runs):
-        return "faster"
-    if max(runs) < min(baseline_runs):
-        return "slower"
-    return "tie"
 
 
 def agreement(labels: Sequence[int], reference: Sequence[int]) -> float:
@@ -224,3 +189,38 @@ def recipe_plan(device_type: str, providers: Sequence[str]) -> dict[str, str]:
         plan["ONNX Runtime"] = "ONNX Runtime, fp32"
         plan["ONNX Runtime int8"] = "ONNX Runtime, int8 linear layers"
     return plan
+
+
+SERVED_COLUMNS = ("rates", "agreement_low", "median_ms", "peak_memory_mb")
+
+
+def served_recipe(table: Mapping[str, Mapping[str, Any]], min_agreement: float = 0.99) -> str:
+    """Return the recipe to serve: the fastest whose agreement lower bound is ``min_agreement``+.
+
+    ``table`` maps each recipe to its row (a pandas DataFrame indexed by recipe works too):
+    ``rates`` (throughput of every timed pass), ``agreement_low`` (lower bound of the 95%
+    interval of its agreement with fp32), ``median_ms`` (latency of one call) and
+    ``peak_memory_mb``. Recipes whose speed ties with the fastest eligible one
+    (``speed_verdict``) are broken by the lower median latency, then the lower memory.
+
+    >>> served_recipe({"fp32": {"rates": [10, 11, 10], "agreement_low": 0.993,
+    ...                         "median_ms": 9.0, "peak_memory_mb": 300},
+    ...                "int8": {"rates": [30, 31, 29], "agreement_low": 0.95,
+    ...                         "median_ms": 4.0, "peak_memory_mb": 120}})
+    'fp32'
+    """
+    rows = table.to_dict("index") if hasattr(table, "to_dict") else dict(table)
+    for name, row in rows.items():
+        missing = [column for column in SERVED_COLUMNS if column not in row]
+        if missing:
+            raise ValueError(f"recipe {name!r} has no {', '.join(missing)}: served_recipe needs "
+                             f"{', '.join(SERVED_COLUMNS)} for every recipe.")
+    eligible = {name: row for name, row in rows.items() if row["agreement_low"] >= min_agreement}
+    if not eligible:
+        raise ValueError(f"no recipe's agreement lower bound reaches {min_agreement:.1%}: serve "
+                         "the fp32 model, or measure agreement on more texts.")
+    fastest = max(eligible, key=lambda name: statistics.median(eligible[name]["rates"]))
+    tied = [name for name, row in eligible.items() if name == fastest
+            or speed_verdict(row["rates"], eligible[fastest]["rates"]) == "tie"]
+    return min(tied, key=lambda name: (eligible[name]["median_ms"],
+                                       eligible[name]["peak_memory_mb"]))

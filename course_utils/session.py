@@ -1,20 +1,32 @@
-"""Session set-up for the first code cell of every lesson.
+"""Session set-up for the first code cell of every lesson, and what this machine can do.
 
 ``setup()`` seeds every random generator, fixes the CPU thread count, makes the
 offline profile refuse to touch the network, quiets library logging, and prints
 the library versions and the device. In Colab without a GPU it says what to click.
 
+Knowing the machine: ``cpu_features()`` reads the CPU's instruction sets (AVX2, AVX-512,
+VNNI, AVX512-BF16, AMX) from ``/proc/cpuinfo``, ``matmul_ceilings()`` measures what its fp32
+and bf16 matrix products reach, ``bf16_pays()`` says whether bf16 can be faster than fp32
+here, and ``machine_report()`` says all of it in one line for lessons and benchmarks.
+
 Example::
 
     >>> device = setup(profile="offline", seed=0)     # doctest: +SKIP
     torch 2.13.0 | transformers 5.23.0 | datasets 5.2.0 | profile offline | device cpu, 2 threads
+    >>> print(machine_report())                       # doctest: +SKIP
+    AMD EPYC, 2 threads: AVX2 yes, AVX512 no, VNNI no, AVX512-BF16 no, AMX no; fp32 ceiling 95 \
+GFLOP/s, bf16 21 GFLOP/s (bf16 slower: no AVX512-BF16 or AMX-BF16)
 """
 
 from __future__ import annotations
 
 import os
+import platform
 import random
+import time
 import warnings
+from pathlib import Path
+from typing import Any
 
 from .colab import drive_hint, in_colab
 
@@ -35,7 +47,7 @@ def default_threads() -> int:
     """Return ``$COURSE_THREADS`` or the number of cores this process may use."""
     if os.environ.get(THREADS_ENV):
         return max(1, int(os.environ[THREADS_ENV]))
-    from .resources import usable_cores
+    from .measure import usable_cores
 
     return usable_cores()
 
@@ -117,3 +129,128 @@ def setup(profile: str = "offline", seed: int = 0, threads: int | None = None,
         if in_colab():
             print(drive_hint())
     return device
+
+
+CPUINFO = Path("/proc/cpuinfo")
+# feature name -> the flag Linux lists in /proc/cpuinfo
+CPU_FLAGS = {"avx2": "avx2", "avx512f": "avx512f", "avx512_vnni": "avx512_vnni",
+             "avx_vnni": "avx_vnni", "avx512_bf16": "avx512_bf16", "amx_bf16": "amx_bf16",
+             "amx_int8": "amx_int8"}
+
+
+def cpu_features(cpuinfo: str | None = None) -> dict[str, Any]:
+    """Return the CPU's ``model`` and, per instruction set of ``CPU_FLAGS``, whether it has it.
+
+    ``cpuinfo`` is the text of ``/proc/cpuinfo`` (read from ``CPUINFO`` when omitted). Where
+    there is none (macOS, Windows), torch's ``get_cpu_capability()`` tells AVX2 and AVX-512
+    apart and the other sets are reported False: unknown, so not relied on.
+
+    >>> cpu_features("model name : Xeon\\nflags : avx2 avx512f amx_bf16")["amx_bf16"]
+    True
+    """
+    if cpuinfo is None:
+        try:
+            cpuinfo = CPUINFO.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return _features_from_torch()
+    fields: dict[str, str] = {}
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())   # the first processor speaks for all
+    flags = set(fields.get("flags", "").split())
+    model = fields.get("model name") or fields.get("Model") or platform.processor()
+    return {"model": model or platform.machine(), "source": "cpuinfo",
+            **{name: flag in flags for name, flag in CPU_FLAGS.items()}}
+
+
+def _features_from_torch() -> dict[str, Any]:
+    import torch
+
+    capability = torch.backends.cpu.get_cpu_capability()    # "AVX512", "AVX2", "DEFAULT", ...
+    features = dict.fromkeys(CPU_FLAGS, False)
+    features["avx2"] = capability in ("AVX2", "AVX512")
+    features["avx512f"] = capability == "AVX512"
+    return {"model": platform.processor() or platform.machine(),
+            "source": f"torch capability {capability}", **features}
+
+
+def bf16_pays(features: dict[str, Any]) -> tuple[bool, str]:
+    """Return whether bf16 matrix products can beat fp32 on this CPU, and why.
+
+    Only AVX512-BF16 or AMX-BF16 compute in bf16; without them PyTorch converts to fp32 and
+    back, so bf16 autocast on the CPU is slower than fp32 (PyTorch's autocast documentation).
+    """
+    if features.get("amx_bf16"):
+        return True, "AMX-BF16 tiles multiply bf16 matrices"
+    if features.get("avx512_bf16"):
+        return True, "AVX512-BF16 instructions compute bf16 dot products"
+    return False, "no AVX512-BF16 or AMX-BF16"
+
+
+def matmul_ceilings(seconds: float = 1.0, size: int = 1024) -> dict[str, float]:
+    """Return the GFLOP/s of square fp32 and bf16 matrix products here, in about ``seconds``.
+
+    Each dtype gets half the time. Its products grow from 64 x 64 towards ``size`` x ``size``
+    (untimed warm-ups) while the next size's product should take under half of that time
+    (bf16 without bf16 units can be 50 times slower than fp32); timed products of the last
+    size fill the rest, the median product's rate being the ceiling. ``fp32_size`` and
+    ``bf16_size`` say which sizes ran. Threads as torch has them (``setup`` sets them).
+
+    >>> matmul_ceilings(seconds=0.2)["fp32_gflops"] > 0          # doctest: +SKIP
+    True
+    """
+    import torch
+
+    ceilings: dict[str, float] = {"threads": torch.get_num_threads()}
+    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        ceilings[f"{name}_gflops"], ceilings[f"{name}_size"] = _matmul_gflops(size, dtype,
+                                                                              seconds / 2)
+    return ceilings
+
+
+def _matmul_gflops(largest: int, dtype, seconds: float) -> tuple[float, int]:
+    """Return the median GFLOP/s of square products in ``dtype``, and the size that ran."""
+    import statistics
+
+    import torch
+
+    deadline = time.perf_counter() + seconds
+    generator = torch.Generator().manual_seed(0)
+    size = min(64, largest)
+    torch.mm(torch.ones(size, size, dtype=dtype), torch.ones(size, size, dtype=dtype))  # threads up
+    while True:
+        a = torch.randn(size, size, generator=generator).to(dtype)
+        b = torch.randn(size, size, generator=generator).to(dtype)
+        start = time.perf_counter()
+        product = torch.mm(a, b)        # warm-up: kernels chosen, memory touched
+        # doubling the size multiplies a product's time by 8
+        if size * 2 > largest or 8 * (time.perf_counter() - start) > seconds / 2:
+            break
+        size *= 2
+    rates: list[float] = []
+    while len(rates) < 2 or time.perf_counter() < deadline:
+        start = time.perf_counter()
+        torch.mm(a, b, out=product)
+        rates.append(2 * size ** 3 / (time.perf_counter() - start) / 1e9)
+    return round(statistics.median(rates), 1), size
+
+
+def machine_report(features: dict[str, Any] | None = None,
+                   ceilings: dict[str, float] | None = None) -> str:
+    """Return one line on the CPU: its instruction sets, its fp32 and bf16 ceilings, bf16's case.
+
+    Measures what is not given (``cpu_features()``, ``matmul_ceilings()``: about a second).
+    """
+    features = features or cpu_features()
+    ceilings = ceilings or matmul_ceilings()
+    yes = {True: "yes", False: "no"}
+    sets = {"AVX2": features["avx2"], "AVX512": features["avx512f"],
+            "VNNI": features["avx512_vnni"] or features["avx_vnni"],
+            "AVX512-BF16": features["avx512_bf16"],
+            "AMX": features["amx_bf16"] or features["amx_int8"]}
+    fp32, bf16 = ceilings["fp32_gflops"], ceilings["bf16_gflops"]
+    _, why = bf16_pays(features)
+    return (f"{features['model']}, {ceilings['threads']} threads: "
+            + ", ".join(f"{name} {yes[bool(has)]}" for name, has in sets.items())
+            + f"; fp32 ceiling {fp32:.0f} GFLOP/s, bf16 {bf16:.0f} GFLOP/s "
+            f"(bf16 {'faster' if bf16 > fp32 else 'slower'}: {why})")

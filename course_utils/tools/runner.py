@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import write_text_atomically
+from ..measure import PeakMemory
 from ..record import read_metrics
-from ..resources import PeakMemory
 from .execute import BATCH_KERNEL_ENV, execute
 from .lessons import (
     NotebookError,

@@ -17,11 +17,11 @@ from torch import nn
 from transformers import BertConfig, BertModel
 from transformers.modeling_outputs import TokenClassifierOutput
 
+from course_utils.measure import Timer
 from course_utils.metrics import accuracy
 from course_utils.models import ClassifierHead, predict_proba, train_head
 from course_utils.tagging import NUM_LABELS
 from course_utils.tagging import TokenTagger as PackageTagger
-from course_utils.timing import Timer
 from course_utils.tools.lessons import lesson_notebooks
 from course_utils.training import IGNORE_INDEX, History
 

@@ -1,4 +1,5 @@
-"""Usable cores and peak memory: one of each, for the lessons, the runner and the benchmarks."""
+"""course_utils.measure's cores and memory: one of each, for the lessons, the runner and the
+benchmarks."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import time
 
 import pytest
 
-from course_utils.resources import PeakMemory, usable_cores
+from course_utils.measure import PeakMemory, usable_cores
 from course_utils.session import default_threads
 
 
@@ -45,7 +46,7 @@ def test_peak_memory_of_children_measures_the_processes_started_inside():
     assert memory.peak_mb - memory.start_mb > 150
 
 
-@pytest.mark.parametrize("module", ["course_utils", "course_utils.resources",
+@pytest.mark.parametrize("module", ["course_utils", "course_utils.measure",
                                     "course_utils.record", "course_utils.session"])
 def test_lessons_import_without_the_batch_packages(module):
     code = (f"import sys, {module}; "

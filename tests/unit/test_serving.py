@@ -1,17 +1,17 @@
 """course_utils.serving and course_utils.flops: batching by length, forward functions on a real
-(tiny, random) BERT, its ONNX export in ONNX Runtime, timings, verdicts and the recipe plan."""
+(tiny, random) BERT, its ONNX export in ONNX Runtime, the recipe plan and the served recipe.
+The timings and verdicts themselves are course_utils.measure's (test_measure.py)."""
 
 from __future__ import annotations
 
 import logging
-import math
 import warnings
 
 import numpy as np
 import pytest
 import torch
 
-from course_utils import serving
+from course_utils import measure, serving
 from course_utils.flops import encoder_sizes, forward_flops, matmul_gflops, shapes_flops
 
 TEXTS = ["a fine film", "dull", "the best thing I have seen this year, and I have seen a lot",
@@ -38,6 +38,21 @@ def test_length_sorted_batches_cover_every_text_once_shortest_first():
 def test_length_sorted_batches_refuse_an_empty_batch():
     with pytest.raises(ValueError, match="batch_size"):
         serving.length_sorted_batches([1, 2], batch_size=0)
+
+
+def test_restore_input_order_undoes_the_length_sort_for_arrays_and_tensors():
+    lengths = [7, 2, 9, 2, 5, 1, 8]
+    batches = serving.length_sorted_batches(lengths, batch_size=3)
+    positions = np.concatenate(batches)
+    assert sorted(positions.tolist()) == list(range(len(lengths)))
+    outputs = np.array([[10 * i, lengths[i]] for i in positions])   # computed in batch order
+    restored = serving.restore_input_order(outputs, batches)
+    assert restored[:, 0].tolist() == [10 * i for i in range(len(lengths))]
+    assert restored[:, 1].tolist() == lengths
+    tensor = serving.restore_input_order(torch.as_tensor(outputs), batches)
+    assert torch.equal(tensor, torch.as_tensor(restored))
+    with pytest.raises(ValueError, match="rows for"):
+        serving.restore_input_order(outputs[:-1], batches)
 
 
 def test_predict_sorted_puts_logits_back_in_input_order(tiny_classifier):
@@ -70,45 +85,10 @@ def test_onnx_export_runs_in_onnx_runtime_with_the_same_logits(tiny_classifier, 
     assert serving.size_on_disk_mb(path) > 0
 
 
-def test_alternate_runs_time_each_recipe_once_per_round():
-    calls = []
-    seconds = serving.alternate_runs({"a": lambda: calls.append("a"),
-                                      "b": lambda: calls.append("b")}, repeats=3)
-    assert calls == ["a", "b"] * 3
-    assert {name: len(runs) for name, runs in seconds.items()} == {"a": 3, "b": 3}
-    assert all(s >= 0 for runs in seconds.values() for s in runs)
-
-
-def test_call_seconds_times_each_call():
-    seconds = serving.call_seconds(lambda s: __import__("time").sleep(s), [0.0, 0.02])
-    assert len(seconds) == 2 and seconds[1] >= 0.02 > seconds[0]
-
-
-def test_latency_is_reported_in_milliseconds_with_the_95th_percentile():
-    summary = serving.latency_ms([0.001] * 19 + [0.1])
-    assert summary["median_ms"] == pytest.approx(1.0)
-    assert 1.0 < summary["p95_ms"] < 100.0
-    assert summary["p95_ms"] == pytest.approx(np.percentile([1.0] * 19 + [100.0], 95))
-
-
-def test_speed_verdict_is_a_tie_when_the_runs_overlap():
-    assert serving.speed_verdict([10, 12], [5, 6]) == "faster"
-    assert serving.speed_verdict([4, 4.5], [5, 6]) == "slower"
-    assert serving.speed_verdict([5.5, 7], [5, 6]) == "tie"
-    with pytest.raises(ValueError):
-        serving.speed_verdict([], [1.0])
-
-
 def test_agreement_counts_equal_labels_and_refuses_mismatched_lists():
     assert serving.agreement([0, 1, 1, 0], [0, 1, 0, 0]) == 0.75
     with pytest.raises(ValueError, match="same non-zero length"):
         serving.agreement([0, 1], [0, 1, 1])
-
-
-def test_peak_memory_sees_a_large_allocation():
-    result, rise = serving.peak_memory_mb(lambda: np.ones(40_000_000).sum())   # 320 MB
-    assert result == 40_000_000
-    assert math.isnan(rise) or rise > 100
 
 
 def test_size_on_disk_counts_every_file_below_a_folder(tmp_path):
@@ -136,6 +116,45 @@ def test_recipe_plan_uses_int8_on_a_cpu_and_fp16_on_a_gpu():
     assert list(gpu) == ["one text per call", "sorted batches", "fp16 weights"]
     gpu_ort = serving.recipe_plan("cuda", ["CUDAExecutionProvider", "CPUExecutionProvider"])
     assert "ONNX Runtime" in gpu_ort and "ONNX Runtime int8" not in gpu_ort
+
+
+def test_lesson_07_gets_its_measurements_from_measure_through_serving():
+    for name in ("alternate_runs", "call_seconds", "latency_ms", "peak_memory_mb",
+                 "speed_verdict"):
+        assert getattr(serving, name) is getattr(measure, name)
+
+
+def _row(rates, agreement_low, median_ms, memory):
+    return {"rates": rates, "agreement_low": agreement_low, "median_ms": median_ms,
+            "peak_memory_mb": memory}
+
+
+def test_served_recipe_is_the_fastest_whose_agreement_bound_reaches_99_percent():
+    table = {"one text per call": _row([10.0, 10.5, 9.8], 0.995, 20.0, 300),
+             "sorted batches": _row([50.0, 51.0, 49.5], 0.995, 25.0, 350),
+             "ONNX Runtime int8": _row([150.0, 149.0, 152.0], 0.97, 8.0, 200)}
+    assert serving.served_recipe(table) == "sorted batches"
+    assert serving.served_recipe(table, min_agreement=0.96) == "ONNX Runtime int8"
+
+
+def test_served_recipe_breaks_a_speed_tie_by_latency_then_memory():
+    table = {"sorted batches": _row([50.0, 53.0, 48.0], 0.995, 25.0, 350),
+             "ONNX Runtime": _row([51.0, 49.0, 52.0], 0.995, 12.0, 400),
+             "int8 weights": _row([49.0, 52.0, 50.5], 0.995, 12.0, 250),
+             "one text per call": _row([10.0, 10.5, 9.8], 0.995, 5.0, 100)}
+    assert measure.speed_verdict(table["ONNX Runtime"]["rates"],
+                                 table["sorted batches"]["rates"]) == "tie"
+    assert serving.served_recipe(table) == "int8 weights"   # 12 ms like ONNX, less memory
+    import pandas as pd
+
+    assert serving.served_recipe(pd.DataFrame(table).T) == "int8 weights"
+
+
+def test_served_recipe_explains_a_missing_column_and_no_eligible_recipe():
+    with pytest.raises(ValueError, match="agreement_low"):
+        serving.served_recipe({"fp32": {"rates": [1.0, 1.0, 1.0]}})
+    with pytest.raises(ValueError, match="99.0%"):
+        serving.served_recipe({"int8": _row([5.0, 5.0, 5.0], 0.9, 1.0, 1.0)})
 
 
 def test_flop_count_reads_bert_and_distilbert_configs():

@@ -1,11 +1,13 @@
-"""setup() makes a lesson reproducible and offline, and says what it runs on."""
+"""setup() makes a lesson reproducible and offline, and says what it runs on; the machine's
+instruction sets and matrix-product ceilings say what it can do."""
 
 import os
+import time
 
 import pytest
 import torch
 
-from course_utils import get_profile, resolve_model, setup
+from course_utils import get_profile, resolve_model, session, setup
 from course_utils.profiles import PROFILES
 from course_utils.session import COLAB_GPU_HINT, pick_device
 
@@ -70,3 +72,68 @@ def test_full_profile_names_the_source_lessons_models():
     assert (full.encoder, full.cased_encoder, full.classifier_model) == (
         "bert-base-uncased", "bert-base-cased", "distilbert-base-uncased")
     assert full.device == "auto" and not full.offline
+
+
+XEON_AMX = """processor\t: 0
+vendor_id\t: GenuineIntel
+model name\t: Intel(R) Xeon(R) Platinum 8480+
+flags\t\t: fpu sse2 avx avx2 fma avx512f avx512dq avx512bw avx512vl avx512_vnni avx_vnni \
+avx512_bf16 amx_bf16 amx_tile amx_int8
+
+processor\t: 1
+model name\t: Intel(R) Xeon(R) Platinum 8480+
+flags\t\t: fpu sse2 avx avx2 fma avx512f avx512_vnni avx_vnni avx512_bf16 amx_bf16 amx_int8
+"""
+EPYC_AVX2 = """processor\t: 0
+vendor_id\t: AuthenticAMD
+model name\t: AMD EPYC
+flags\t\t: fpu sse2 avx avx2 fma f16c bmi2
+"""
+
+
+def test_cpu_features_of_an_amx_xeon_and_bf16_pays_there():
+    features = session.cpu_features(XEON_AMX)
+    assert features["model"] == "Intel(R) Xeon(R) Platinum 8480+"
+    assert all(features[name] for name in session.CPU_FLAGS)
+    pays, why = session.bf16_pays(features)
+    assert pays and "AMX-BF16" in why
+
+
+def test_cpu_features_of_an_avx2_epyc_and_bf16_does_not_pay():
+    features = session.cpu_features(EPYC_AVX2)
+    assert features["model"] == "AMD EPYC" and features["avx2"]
+    assert not any(features[name] for name in session.CPU_FLAGS if name != "avx2")
+    assert session.bf16_pays(features) == (False, "no AVX512-BF16 or AMX-BF16")
+    assert session.bf16_pays(features | {"avx512_bf16": True})[0]
+
+
+def test_cpu_features_without_proc_cpuinfo_ask_torch(monkeypatch, tmp_path):
+    monkeypatch.setattr(session, "CPUINFO", tmp_path / "no-cpuinfo")
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX512")
+    monkeypatch.setattr(session.platform, "processor", lambda: "arm")
+    features = session.cpu_features()
+    assert features["model"] == "arm" and "AVX512" in features["source"]
+    assert features["avx2"] and features["avx512f"] and not features["amx_bf16"]
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "DEFAULT")
+    assert not any(session.cpu_features()[name] for name in session.CPU_FLAGS)
+
+
+def test_matmul_ceilings_are_positive_and_bounded_in_time():
+    start = time.perf_counter()
+    ceilings = session.matmul_ceilings(seconds=0.2, size=256)
+    assert time.perf_counter() - start < 2.0
+    assert ceilings["fp32_gflops"] > 0 and ceilings["bf16_gflops"] > 0
+    assert 64 <= min(ceilings["fp32_size"], ceilings["bf16_size"]) <= 256
+    assert max(ceilings["fp32_size"], ceilings["bf16_size"]) <= 256
+    assert ceilings["threads"] == torch.get_num_threads()
+
+
+def test_machine_report_is_one_line_with_sets_ceilings_and_bf16_s_case():
+    ceilings = {"threads": 2, "fp32_gflops": 95.2, "bf16_gflops": 21.4}
+    line = session.machine_report(session.cpu_features(EPYC_AVX2), ceilings)
+    assert line == ("AMD EPYC, 2 threads: AVX2 yes, AVX512 no, VNNI no, AVX512-BF16 no, AMX no; "
+                    "fp32 ceiling 95 GFLOP/s, bf16 21 GFLOP/s "
+                    "(bf16 slower: no AVX512-BF16 or AMX-BF16)")
+    amx = session.machine_report(session.cpu_features(XEON_AMX),
+                                 ceilings | {"bf16_gflops": 400.0})
+    assert "AMX yes" in amx and "(bf16 faster: AMX-BF16" in amx and "\n" not in amx
