@@ -14,7 +14,8 @@ imports ``alternate_runs``, ``call_seconds``, ``latency_ms``, ``peak_memory_mb``
 Example::
 
     >>> forward = torch_forward(model)                                    # doctest: +SKIP
-    >>> run = predict_sorted(texts, tokenizer, forward, batch_size=32, max_length=128)
+    >>> run = predict_sorted(texts, tokenizer, forward, batch_size=32,
+    ...                      max_length=128)                              # doctest: +SKIP
     >>> run.logits.argmax(-1)[:3], run.shapes[:2]                         # doctest: +SKIP
     (array([1, 0, 1]), [(32, 7), (32, 9)])
 """
