@@ -178,9 +178,12 @@ def evaluate(exercise_id: str, namespace: dict[str, Any], with_hint: bool = True
     """Run exercise ``exercise_id`` on the variables in ``namespace``; never raise.
 
     A failing verdict ends with the exercise's hint when ``with_hint`` (grading feedback);
-    ``check()`` asks without it and adds the hint from the second failed attempt on.
+    ``check()`` asks without it and adds the hint from the second failed attempt on. The check
+    modules are imported only when ``exercise_id`` is not registered yet (the grader's judge
+    registers just the lessons it judges).
     """
-    _load_lesson_checks()
+    if exercise_id not in EXERCISES:
+        _load_lesson_checks()
     if exercise_id not in EXERCISES:
         broken = "".join(f" Could not load {entry} ({error})."
                          for entry, error in LOAD_ERRORS.items())

@@ -1,42 +1,155 @@
-"""Run one submission's command in a sandbox: its own folder, no network, memory and time limits.
+"""Run a submission's processes in a bubblewrap sandbox without privileges, under every limit.
 
-With bubblewrap (``bwrap``, Linux) the command sees the whole file system read-only except
-its work folder (bound read-write, ``HOME`` points there) and a private ``/tmp``; it has
-its own network namespace (only loopback, which papermill and the kernel talk over) and
-its own process namespace (everything it started dies with it). Without ``bwrap`` the
-command runs with what the operating system offers: its own session (killed as a whole),
-``HOME`` in the work folder, and a ``sitecustomize`` that refuses non-loopback sockets in
-Python processes; ``missing_protections()`` names what is then not enforced, and the
-grader prints it.
+A sandbox (``bwrap``, Linux) gets, whoever runs the grader (root included): a new user namespace
+in which it is uid 65534 with an empty capability set and no further user namespaces
+(``--unshare-user --uid 65534 --cap-drop ALL --disable-userns``), new network, PID, IPC, UTS
+and cgroup namespaces (``--unshare-all``: loopback only), its own session, death with the grader
+(``--die-with-parent``), and a seccomp filter (libseccomp, ``seccomp_program``) that denies
+mounting, namespaces, ptrace, BPF, keyrings, io_uring and cross-process memory calls. It sees,
+read-only, only the Python environment, the installed course package, the asset cache and the
+system libraries; its writable folders (``/tmp``, ``/dev/shm`` and its work folder, ``HOME``)
+are tmpfs mounts of fixed size. Its environment is an allow-list (``--clearenv``), its stdin a
+pipe the grader writes and closes. What it hands back comes through a pipe (``result``) that
+only the sandbox's first process holds.
 
-Both ways, ``run_limited`` polls the resident memory of the whole process tree and kills
-it above ``memory_mb`` (status ``memory``; not ``RLIMIT_AS``, which breaks torch's large
-virtual reservations), and kills it after ``timeout`` seconds (status ``timeout``).
+``supervise`` enforces, per submission, one deadline (the run and its checks), the memory of its
+process trees plus what its tmpfs mounts hold, a process (thread) count, and reports a tmpfs that
+filled up. ``sandbox_problems()`` says why a sandbox cannot be had here (the grader then refuses
+to run unless told ``sandbox=False``). Example::
 
-Example::
-
-    >>> run = run_limited([sys.executable, "-c", "print(1)"], work, timeout=60,
-    ...                   memory_mb=2048)                                   # doctest: +SKIP
-    >>> run.status, run.stdout                                              # doctest: +SKIP
-    ('ok', '1\\n')
+    >>> run = start([sys.executable, "-c", "print(1)"], Limits(), stdin=b"")  # doctest: +SKIP
+    >>> supervise([run], Limits(), deadline=time.monotonic() + 60).status    # doctest: +SKIP
+    'ok'
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-INSTALL_HINT = "apt-get update && apt-get install -y bubblewrap"
-POLL_SECONDS = 0.2
+INSTALL_HINT = "apt-get update && apt-get install -y bubblewrap libseccomp2"
+WORK = "/grading/work"          # the sandbox's work folder and HOME (a tmpfs)
+SANDBOX_UID = 65534
+POLL_SECONDS = 0.1
+GRACE_SECONDS = 5.0             # how long a stopped run's worker gets to hand back its result
 MB = 1024 * 1024
+DENIED_CALLS = ("mount", "umount2", "setns", "unshare", "ptrace", "bpf", "keyctl", "add_key",
+                "request_key", "pivot_root", "chroot", "kexec_load", "kexec_file_load",
+                "fsopen", "fsmount", "fsconfig", "fspick", "move_mount", "open_tree",
+                "mount_setattr", "process_vm_readv", "process_vm_writev", "io_uring_setup",
+                "io_uring_enter", "io_uring_register", "userfaultfd", "perf_event_open",
+                "init_module", "finit_module", "delete_module", "swapon", "swapoff", "reboot",
+                "acct", "quotactl", "open_by_handle_at", "name_to_handle_at", "personality")
 
-_NETBLOCK = '''"""Written by the grader: this submission's Python may use loopback only."""
+
+@dataclass(frozen=True)
+class Limits:
+    """What one submission may use: memory (tmpfs included), processes, folders, output."""
+
+    memory_mb: float = 4096
+    processes: int = 256        # threads and processes together (RLIMIT_NPROC, and counted)
+    tmp_mb: int = 256           # /tmp
+    shm_mb: int = 64            # /dev/shm
+    work_mb: int = 256          # the work folder (HOME)
+    output_mb: float = 16       # the outputs of the executed notebook
+    answers_mb: float = 32      # the captured answers, all together
+
+
+@dataclass
+class Started:
+    """One sandboxed process the grader started: its pipes and what came back through them."""
+
+    process: subprocess.Popen
+    tool: str | None
+    result: bytearray = field(default_factory=bytearray)
+    result_overflow: bool = False
+    stderr: bytearray = field(default_factory=bytearray)
+    child_pid: int | None = None      # the sandbox's first process, as the host numbers it
+    threads: list[threading.Thread] = field(default_factory=list)
+    cleanup: list = field(default_factory=list)
+
+
+@dataclass
+class Supervised:
+    """How supervised processes ended: ``ok``/``failed`` or the limit that stopped them."""
+
+    status: str                  # ok, failed, timeout, memory, processes
+    detail: str = ""
+    full: list[str] = field(default_factory=list)   # tmpfs mounts that filled up
+    peak_mb: float = 0.0
+    seconds: float = 0.0
+
+
+def bwrap_path() -> str | None:
+    """Return the path of ``bwrap``, or None where there is none (or not on Linux)."""
+    path = shutil.which("bwrap")
+    return path if path and sys.platform.startswith("linux") else None
+
+
+@functools.lru_cache(maxsize=1)
+def seccomp_program() -> bytes:
+    """Return the compiled seccomp filter: EPERM for ``DENIED_CALLS``, ENOSYS for clone3.
+
+    ``clone`` with ``CLONE_NEWUSER`` is denied too, so no user namespace can be made inside.
+    """
+    import errno
+
+    import pyseccomp as seccomp
+
+    rules = seccomp.SyscallFilter(seccomp.ALLOW)
+    for name in DENIED_CALLS:
+        with contextlib.suppress(Exception):  # a call this kernel or libseccomp does not know
+            rules.add_rule(seccomp.ERRNO(errno.EPERM), name)
+    rules.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")  # flags unreadable: glibc falls back
+    rules.add_rule(seccomp.ERRNO(errno.EPERM), "clone",
+                   seccomp.Arg(0, seccomp.MASKED_EQ, 0x10000000, 0x10000000))
+    read, write = os.pipe()
+    with os.fdopen(write, "wb") as handle:
+        rules.export_bpf(handle)
+    with os.fdopen(read, "rb") as handle:
+        return handle.read()
+
+
+def _readable_paths() -> list[str]:
+    """Return the folders the sandbox reads: Python, the course package, the asset cache."""
+    from ...assets import cache_dir
+    from ...homework.core import EXTRA_MODULES_ENV
+
+    package = Path(__file__).resolve().parents[2]
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(package), str(cache_dir())}
+    paths |= set(filter(None, os.environ.get(EXTRA_MODULES_ENV, "").split(os.pathsep)))
+    resolved = {str(Path(p).resolve()) for p in paths if p and os.path.exists(p)}
+    resolved |= {str(Path(p).absolute()) for p in paths if p and os.path.exists(p)}
+    system = ("/usr",)
+    return sorted(p for p in resolved if not any(Path(p).is_relative_to(s) for s in system)
+                  and not any(p != q and Path(p).is_relative_to(q) for q in resolved))
+
+
+def _system_arguments() -> list[str]:
+    """Return bwrap arguments for the system libraries: /usr, and /lib*, /bin as on the host."""
+    arguments = ["--ro-bind", "/usr", "/usr"]
+    for name in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(name):
+            arguments += ["--symlink", os.readlink(name), name]
+        elif os.path.isdir(name):
+            arguments += ["--ro-bind", name, name]
+    for name in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
+                 "/etc/alternatives"):
+        if os.path.exists(name):
+            arguments += ["--ro-bind", name, name]
+    return arguments
+
+
+NETWORK_BLOCK = '''"""Written by the grader: this submission's Python may use loopback only."""
 import ipaddress, socket
 _connect, _connect_ex = socket.socket.connect, socket.socket.connect_ex
 def _guard(address):
@@ -58,171 +171,322 @@ socket.socket.connect, socket.socket.connect_ex = connect, connect_ex
 '''
 
 
-@dataclass
-class LimitedRun:
-    """How a sandboxed command ended: ``ok``, ``failed`` (exit status), ``timeout``, ``memory``."""
-
-    status: str
-    returncode: int | None
-    stdout: str
-    stderr: str
-    peak_mb: float
-    seconds: float
+def network_block(home: Path) -> Path:
+    """Write the unsafe mode's ``sitecustomize`` (Python sockets: loopback only) under ``home``."""
+    folder = Path(home) / ".netblock"
+    folder.mkdir(exist_ok=True)
+    (folder / "sitecustomize.py").write_text(NETWORK_BLOCK)
+    return folder
 
 
-def bwrap_path() -> str | None:
-    """Return the path of a working ``bwrap``, or None where there is none or it cannot run."""
-    path = shutil.which("bwrap")
-    if path is None or not sys.platform.startswith("linux"):
-        return None
-    try:
-        probe = subprocess.run([path, "--unshare-net", "--ro-bind", "/", "/", "--dev", "/dev",
-                                "--proc", "/proc", "true"], capture_output=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return path if probe.returncode == 0 else None
+ETC_FILES = {"passwd": f"grader:x:{SANDBOX_UID}:{SANDBOX_UID}:grader:{WORK}:/bin/sh\n",
+             "group": f"grader:x:{SANDBOX_UID}:\n",
+             "hosts": "127.0.0.1 localhost\n::1 localhost\n"}
 
 
-def missing_protections(tool: str | None) -> list[str]:
-    """Return what a run without ``tool`` (None: no sandbox tool) does not enforce."""
-    if tool:
-        return []
-    return ["files outside the submission's folder are NOT read-only (it runs as you)",
-            "the network is blocked for Python sockets only (not for other programs)",
-            "processes it leaves behind are killed by session, not by a process namespace",
-            f"install bubblewrap for these protections: {INSTALL_HINT}"]
-
-
-PRIVATE_FOLDERS = ("/tmp", "/dev/shm")   # empty inside the sandbox
-
-
-def needed_under_private_folders() -> list[str]:
-    """Return what grading reads that lies under /tmp or /dev/shm: Python, the course, assets.
-
-    The sandbox gives the submission an empty /tmp; a Python environment, a clone of the course
-    or an asset cache that sits there is bound back, read-only.
-    """
+def sandbox_environment(extra: dict[str, str] | None = None, home: str = WORK) -> dict[str, str]:
+    """Return the sandbox's whole environment: an allow-list, nothing of the grader's own."""
     from ...assets import cache_dir
+    from ...homework.core import EXTRA_MODULES_ENV
 
-    candidates = {sys.prefix, sys.exec_prefix, sys.base_prefix, str(cache_dir()),
-                  str(Path(__file__).resolve().parents[2]), *filter(None, sys.path)}
-    found = set()
-    for candidate in candidates:
-        path = Path(candidate).resolve()
-        inside = [p for p in PRIVATE_FOLDERS if path.is_relative_to(p) and path != Path(p)]
-        if inside and path.exists():
-            found.add(str(path))
-    # a folder inside another one already bound needs no binding of its own
-    return sorted(p for p in found if not any(Path(p).is_relative_to(q) and p != q
-                                             for q in found))
-
-
-def sandboxed(command: list[str], work: Path, tool: str | None,
-              hide: list[Path] = ()) -> list[str]:
-    """Return ``command`` wrapped to run in ``work`` under ``tool`` (``bwrap``), or unchanged."""
-    if not tool:
-        return list(command)
-    work = str(Path(work).resolve())
-    wrapped = [tool, "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-               "--die-with-parent", "--new-session", "--ro-bind", "/", "/", "--dev", "/dev",
-               "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/dev/shm"]
-    for folder in needed_under_private_folders():  # e.g. a clone and its .venv under /tmp
-        wrapped += ["--ro-bind", folder, folder]
-    for folder in hide:  # e.g. the teacher's hidden checks: not readable by the submission
-        wrapped += ["--tmpfs", str(Path(folder).resolve())]
-    wrapped += ["--bind", work, work, "--chdir", work, "--setenv", "HOME", work,
-                "--setenv", "TMPDIR", "/tmp", "--"]
-    return wrapped + list(command)
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+           "HOME": home, "TMPDIR": "/tmp", "LANG": "C.UTF-8", "PYTHONNOUSERSITE": "1",
+           "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg", "JUPYTER_PLATFORM_DIRS": "1",
+           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+           "COURSE_CACHE": str(cache_dir()), "COURSE_ARTIFACTS": f"{home}/artifacts"}
+    for name in ("COURSE_THREADS", EXTRA_MODULES_ENV):
+        if os.environ.get(name):
+            env[name] = os.environ[name]
+    return {**env, **(extra or {})}
 
 
-def sandbox_environment(work: Path, tool: str | None, extra: dict[str, str] | None = None,
-                        ) -> dict[str, str]:
-    """Return the environment of a sandboxed command: ``HOME`` in ``work``, the socket block."""
-    env = {**os.environ, **(extra or {}), "HOME": str(work)}
-    for key in ("JUPYTER_RUNTIME_DIR", "JUPYTER_DATA_DIR", "IPYTHONDIR"):
-        env.pop(key, None)
-    if not tool:  # no network namespace: block Python's sockets through sitecustomize
-        block = Path(work) / ".netblock"
-        block.mkdir(exist_ok=True)
-        (block / "sitecustomize.py").write_text(_NETBLOCK)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(block),
-                                                          env.get("PYTHONPATH", "")]))
-    return env
+def bwrap_arguments(tool: str, limits: Limits, env: dict[str, str], etc: Path,
+                    seccomp_fd: int, info_fd: int) -> list[str]:
+    """Return the ``bwrap`` command line before the sandboxed command."""
+    arguments = [tool, "--unshare-all", "--unshare-user", "--uid", str(SANDBOX_UID), "--gid",
+                 str(SANDBOX_UID), "--disable-userns", "--cap-drop", "ALL", "--die-with-parent",
+                 "--new-session", "--hostname", "grading", *_system_arguments()]
+    for path in _readable_paths():
+        arguments += ["--ro-bind", path, path]
+    for name in ETC_FILES:
+        arguments += ["--ro-bind", str(etc / name), f"/etc/{name}"]
+    arguments += ["--proc", "/proc", "--dev", "/dev",
+                  "--size", str(limits.shm_mb * MB), "--tmpfs", "/dev/shm",
+                  "--size", str(limits.tmp_mb * MB), "--tmpfs", "/tmp",
+                  "--size", str(limits.work_mb * MB), "--tmpfs", WORK,
+                  "--chdir", WORK, "--clearenv"]
+    for key, value in sorted(env.items()):
+        arguments += ["--setenv", key, value]
+    return arguments + ["--seccomp", str(seccomp_fd), "--info-fd", str(info_fd), "--"]
 
 
-def _tree_rss(process) -> float:
-    """Return the resident memory in MB of ``process`` and all its descendants."""
-    import psutil
-
-    total = 0
-    with contextlib.suppress(psutil.Error):
-        for member in [process, *process.children(recursive=True)]:
-            with contextlib.suppress(psutil.Error):
-                total += member.memory_info().rss
-    return total / MB
-
-
-def _kill_tree(process) -> None:
-    import psutil
-
-    with contextlib.suppress(psutil.Error):
-        family = process.children(recursive=True) + [process]
-        for member in family:
-            with contextlib.suppress(psutil.Error):
-                member.kill()
-        psutil.wait_procs(family, timeout=10)
+def _drain(stream, sink: bytearray, cap: int, keep_tail: bool = False,
+           started: Started | None = None) -> None:
+    """Read ``stream`` to its end into ``sink``, keeping at most ``cap`` bytes."""
+    with contextlib.suppress(OSError, ValueError):
+        while chunk := stream.read(65536):
+            if keep_tail:
+                sink += chunk
+                del sink[:max(0, len(sink) - cap)]
+            elif len(sink) + len(chunk) <= cap:
+                sink += chunk
+            elif started is not None:
+                started.result_overflow = True
+    with contextlib.suppress(OSError):
+        stream.close()
 
 
-def run_limited(command: list[str], work: Path, timeout: float, memory_mb: float,
-                tool: str | None = None, env: dict[str, str] | None = None,
-                hide: list[Path] = ()) -> LimitedRun:
-    """Run ``command`` sandboxed in ``work``; kill it above ``memory_mb`` or after ``timeout``."""
-    import psutil
-
-    start = time.perf_counter()
-    out_path, err_path = Path(work) / ".stdout", Path(work) / ".stderr"
-    with open(out_path, "w") as out, open(err_path, "w") as err:
-        child = subprocess.Popen(sandboxed(command, work, tool, hide), cwd=work, stdout=out,
-                                 stderr=err, env=env or sandbox_environment(work, tool),
-                                 start_new_session=True)
-    process = psutil.Process(child.pid)
-    status, peak = None, 0.0
-    while child.poll() is None:
-        peak = max(peak, _tree_rss(process))
-        if peak > memory_mb:
-            status = "memory"
-        elif time.perf_counter() - start > timeout:
-            status = "timeout"
-        if status:
-            _kill_tree(process)
-            child.wait()
-            break
-        time.sleep(POLL_SECONDS)
-    if status is None:
-        status = "ok" if child.returncode == 0 else "failed"
-    return LimitedRun(status, child.returncode, _tail(out_path), _tail(err_path), round(peak, 1),
-                      round(time.perf_counter() - start, 1))
+def _feed(handle, data: bytes) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        handle.write(data)
+    with contextlib.suppress(OSError, ValueError):
+        handle.close()
 
 
-def regular_file(path: Path, max_bytes: int = 200 * MB) -> bool:
-    """Return whether ``path`` is a plain file (no link, device or pipe) of at most ``max_bytes``.
+def start(command: list[str], limits: Limits, stdin: bytes, tool: str | None = None,
+          env: dict[str, str] | None = None, result_cap: int = 0, pass_fds: tuple = (),
+          workdir: Path | None = None) -> Started:
+    """Start ``command`` sandboxed under ``tool`` (``bwrap``; None: unsafe, in ``workdir``).
 
-    The grader reads files a submission could have replaced: a link to ``/dev/zero`` or a
-    huge file must not hang or flood it.
+    ``{result_fd}`` in ``command`` becomes the number of the result pipe (read up to
+    ``result_cap`` bytes). The command reads ``stdin``; its stdout is discarded and the last
+    64 KB of its stderr kept.
     """
-    import stat
+    import tempfile
+
+    fds, cleanup = list(pass_fds), []
+    read_result, write_result = os.pipe()
+    fds.append(write_result)
+    command = [part.replace("{result_fd}", str(write_result)) for part in command]
+    info_read = None
+    if tool:
+        etc = Path(tempfile.mkdtemp(prefix="grading-etc-"))
+        cleanup.append(lambda: shutil.rmtree(etc, ignore_errors=True))
+        for name, text in ETC_FILES.items():
+            (etc / name).write_text(text)
+        seccomp_read, seccomp_write = os.pipe()
+        program = seccomp_program()
+        os.write(seccomp_write, program)  # a few hundred bytes: fits the pipe's buffer
+        os.close(seccomp_write)
+        info_read, info_write = os.pipe()
+        fds += [seccomp_read, info_write]
+        command = bwrap_arguments(tool, limits, env or sandbox_environment(), etc, seccomp_read,
+                                  info_write) + command
+        cwd, environment = "/", {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    else:
+        cwd, environment = str(workdir), env or sandbox_environment(home=str(workdir))
+    try:
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, pass_fds=fds, cwd=cwd,
+                                   env=environment, start_new_session=True)
+    finally:
+        for fd in fds:
+            if fd not in pass_fds:
+                os.close(fd)
+    started = Started(process, tool, cleanup=cleanup)
+    if info_read is not None:
+        started.child_pid = _child_pid(info_read)
+    result = os.fdopen(read_result, "rb", buffering=0)
+    started.threads = [
+        threading.Thread(target=_feed, args=(process.stdin, stdin), daemon=True),
+        threading.Thread(target=_drain, args=(process.stderr, started.stderr, 65536, True),
+                         daemon=True),
+        threading.Thread(target=_drain, args=(result, started.result, result_cap, False,
+                                              started), daemon=True)]
+    for thread in started.threads:
+        thread.start()
+    return started
+
+
+def _child_pid(info_read: int) -> int | None:
+    """Return bwrap's ``child-pid`` from its info pipe (None when bwrap failed first)."""
+    import json
+
+    text = b""
+    with os.fdopen(info_read, "rb") as handle:
+        while chunk := handle.read(4096):
+            text += chunk
+            if len(text) > 65536:
+                break
+    try:
+        pid = json.loads(text.decode()).get("child-pid")
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        return None
+    return pid if isinstance(pid, int) else None
+
+
+def _family(started: Started) -> list:
+    """Return every process of ``started`` (bwrap, its sandbox, their descendants)."""
+    import psutil
 
     try:
-        info = os.lstat(path)
-    except OSError:
-        return False
-    return stat.S_ISREG(info.st_mode) and info.st_size <= max_bytes
+        root = psutil.Process(started.process.pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return []
 
 
-def _tail(path: Path, size: int = 64 * 1024) -> str:
-    """Return the last ``size`` bytes of a regular file as text ("" for anything else)."""
-    if not os.path.lexists(path) or not regular_file(path, max_bytes=1 << 62):
-        return ""
-    with open(path, "rb") as handle:
-        handle.seek(max(0, os.fstat(handle.fileno()).st_size - size))
-        return handle.read().decode(errors="replace")
+def _worker_descendants(started: Started) -> list:
+    """Return the processes the sandbox's command started (for a worker: its kernel)."""
+    import psutil
+
+    with contextlib.suppress(psutil.Error):
+        top = psutil.Process(started.child_pid or started.process.pid)
+        command = top.children()[0] if started.child_pid else top
+        return command.children(recursive=True)
+    return []
+
+
+def _usage(family: list) -> tuple[float, int]:
+    """Return (resident MB, threads) of ``family`` together."""
+    import psutil
+
+    rss, threads = 0, 0
+    for member in family:
+        with contextlib.suppress(psutil.Error), member.oneshot():
+            rss += member.memory_info().rss
+            threads += member.num_threads()
+    return rss / MB, threads
+
+
+def _tmpfs_used(started: Started, limits: Limits) -> tuple[float, list[str]]:
+    """Return (MB held by the sandbox's tmpfs mounts, the mounts that are full)."""
+    if not started.child_pid:
+        return 0.0, []
+    used, full = 0.0, []
+    for mount, size in (("/tmp", limits.tmp_mb), ("/dev/shm", limits.shm_mb),
+                        (WORK, limits.work_mb)):
+        with contextlib.suppress(OSError):
+            info = os.statvfs(f"/proc/{started.child_pid}/root{mount}")
+            taken = (info.f_blocks - info.f_bfree) * info.f_frsize / MB
+            used += taken
+            if info.f_bavail * info.f_frsize < 64 * 1024 and info.f_blocks:
+                full.append(f"{mount} ({size} MB)")
+    return used, full
+
+
+def stop_gently(started: Started) -> None:
+    """Freeze, then kill, what the sandbox's command started; the command itself lives on."""
+    import psutil
+
+    for _ in range(5):  # a fork bomb's children are frozen before they are killed
+        members = _worker_descendants(started)
+        if not members:
+            return
+        for member in members:
+            with contextlib.suppress(psutil.Error):
+                member.send_signal(signal.SIGSTOP)
+    for member in _worker_descendants(started):
+        with contextlib.suppress(psutil.Error):
+            member.kill()
+
+
+def kill(started: Started) -> None:
+    """Kill every process of ``started`` (its sandbox first: that ends its PID namespace)."""
+    import psutil
+
+    with contextlib.suppress(OSError):
+        os.killpg(started.process.pid, signal.SIGKILL)
+    family = _family(started)
+    for member in family:
+        with contextlib.suppress(psutil.Error):
+            member.kill()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        started.process.wait(timeout=10)
+
+
+def finish(started: Started) -> None:
+    """Wait for the pipes of ``started`` to close and remove its temporary files."""
+    for thread in started.threads:
+        thread.join(timeout=5)
+    for step in started.cleanup:
+        step()
+
+
+def supervise(runs: list[Started], limits: Limits, deadline: float,
+              gentle: bool = False) -> Supervised:
+    """Watch ``runs`` until they end or break a limit; return how they ended.
+
+    ``deadline`` is a ``time.monotonic()`` value. With ``gentle`` a stopped run's first
+    process (the worker) gets ``GRACE_SECONDS`` to hand back its result before it is killed.
+    """
+    began, peak, status, detail, full = time.monotonic(), 0.0, None, "", set()
+    while any(run.process.poll() is None for run in runs) and status is None:
+        rss, threads, tmpfs = 0.0, 0, 0.0
+        for run in runs:
+            run_rss, run_threads = _usage(_family(run))
+            used, filled = _tmpfs_used(run, limits)
+            rss, threads, tmpfs = rss + run_rss, threads + run_threads, tmpfs + used
+            full |= set(filled)
+        peak = max(peak, rss + tmpfs)
+        if threads > limits.processes:
+            status, detail = "processes", f"more than {limits.processes} processes and threads"
+        elif rss + tmpfs > limits.memory_mb:
+            status, detail = "memory", (f"above the memory limit of {limits.memory_mb:g} MB "
+                                        f"(processes and their tmpfs files together)")
+        elif time.monotonic() > deadline:
+            status, detail = "timeout", "after the time limit"
+        else:
+            time.sleep(POLL_SECONDS)
+    if status and gentle and runs:
+        stop_gently(runs[0])
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            runs[0].process.wait(timeout=GRACE_SECONDS)
+    for run in runs:
+        if run.process.poll() is None:
+            kill(run)
+        finish(run)
+    if status is None:
+        status = "ok" if all(run.process.returncode == 0 for run in runs) else "failed"
+    return Supervised(status, detail, sorted(full), round(peak, 1),
+                      round(time.monotonic() - began, 1))
+
+
+PROBE = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+caps = [l.split()[1] for l in open('/proc/self/status') if l.startswith('CapEff')][0]
+mount = libc.mount(b'none', b'/tmp', None, 32, None)
+umount = libc.umount2(b'/tmp', 0)
+userns = libc.unshare(0x10000000)
+seen = sorted(os.listdir('/'))
+line = f"{caps} {os.getuid()} {mount} {umount} {userns} {','.join(seen)}"
+os.write(int(__import__('sys').argv[1]), line.encode())
+"""
+
+
+@functools.lru_cache(maxsize=1)
+def sandbox_problems() -> tuple[str, ...]:
+    """Return why a sandbox without privileges cannot be had here; empty when it can."""
+    tool = bwrap_path()
+    if tool is None:
+        return (f"bubblewrap (bwrap) is missing: {INSTALL_HINT}",)
+    try:
+        seccomp_program()
+    except Exception as err:  # no libseccomp, or no Python bindings for it
+        return (f"no seccomp filter ({type(err).__name__}: {err}): {INSTALL_HINT}; "
+                "pip install -e '.[grade]' (pyseccomp)",)
+    run = start([sys.executable, "-c", PROBE, "{result_fd}"], Limits(), b"", tool,
+                result_cap=4096)
+    done = supervise([run], Limits(), time.monotonic() + 60)
+    words = bytes(run.result).decode(errors="replace").split() or \
+        bytes(run.stderr).decode(errors="replace").strip().splitlines()[-1:]
+    return _probe_problems(done.status, words, bytes(run.stderr))
+
+
+def _probe_problems(status: str, words: list[str], stderr: bytes) -> tuple[str, ...]:
+    fix = ("user namespaces must be allowed for this user (sysctl kernel.unprivileged_userns_clone"
+           "=1, user.max_user_namespaces > 0, or an AppArmor profile that lets bwrap use them)")
+    if status != "ok" or len(words) != 6:
+        detail = stderr.decode(errors="replace").strip().splitlines()[-1:] or [status]
+        return (f"bwrap cannot start a sandbox without privileges here ({detail[0][:200]}): "
+                f"{fix}",)
+    caps, uid, mount, umount, userns, _ = words
+    problems = []
+    if int(caps, 16) != 0:
+        problems.append(f"the sandbox keeps capabilities (CapEff {caps})")
+    if uid == "0":
+        problems.append("the sandbox runs as uid 0")
+    if "0" in (mount, umount, userns):
+        problems.append("the sandbox can mount, unmount or make user namespaces")
+    return tuple(f"{p}: {fix}" for p in problems)
