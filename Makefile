@@ -16,7 +16,7 @@ PIP_OPTIONS ?=
 PYTEST_ARGS ?=
 
 .PHONY: help setup assets run lint unit test sandbox-tools test-lowest test-colab test-browser notebooks \
-	csv-suite lab bench ci clean distclean
+	csv-suite lab bench ci clean distclean hostile-unprivileged
 
 help:
 	@echo "make run        set up, fetch assets, run every lesson, write runs/latest/summary.md"
@@ -72,6 +72,11 @@ sandbox-tools:
 	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 		apt-get update -qq && apt-get install -y -qq bubblewrap; } || \
 		echo "bwrap is missing: apt-get install -y bubblewrap (as root) for the grading tests"
+
+# The hostile grading suite again, as an unprivileged user it creates (run as root, as CI does):
+# tests/homework/run_unprivileged.sh says what it changes and restores.
+hostile-unprivileged: assets $(STAMP) sandbox-tools
+	bash tests/homework/run_unprivileged.sh $(PYTEST_ARGS)
 
 # The lowest versions pyproject.toml allows for every direct dependency (torch as locked: the only
 # build on the course's machines), resolved by uv, in $(LOWEST_VENV): the unit and homework tests,

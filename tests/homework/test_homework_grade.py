@@ -17,6 +17,7 @@ from course_utils.homework.core import EXTRA_MODULES_ENV, load_lesson_checks
 from course_utils.tools.cli import main
 from course_utils.tools.grading.build import student_notebook
 from course_utils.tools.grading.grade import grade_submissions, submission_lessons
+from course_utils.tools.grading.reports import feedback_file_name, markdown_text
 
 VERDICT_KEY = "course_exercise"  # what an older check() stored; a forger may still write it
 
@@ -136,9 +137,11 @@ def test_partly_wrong_scores_what_is_right_and_ignores_stored_outputs(graded):
     assert scores(rows["99_partly_wrong.ipynb"]) == ("1", "0", "0", "1", "4", "errors")
     assert "NameError: name 'typo' is not defined" in rows["99_partly_wrong.ipynb"]["note"]
     report = (out / "grades.md").read_text()
-    assert ("99.1: [PASSED] Exercise 99.1: `squares` holds the squares of 0..4. "
-            "(its answer cell raised NameError: name 'typo' is not defined)") in report
-    assert "99.2: [NOT YET] Exercise 99.2: double(3) returned 5, expected 6." in report
+    assert "99.1: " + markdown_text(
+        "[PASSED] Exercise 99.1: `squares` holds the squares of 0..4. "
+        "(its answer cell raised NameError: name 'typo' is not defined)") in report
+    assert "99.2: " + markdown_text("[NOT YET] Exercise 99.2: double(3) returned 5, expected 6."
+                                    ) in report
     assert "99.3: not answered: the answer cell raised NotImplementedError" in report
 
 
@@ -163,8 +166,8 @@ def test_unreadable_files_get_zeros_and_a_note(graded):
     assert rows["99_broken.ipynb"]["status"] == "invalid notebook"
     assert rows["99_broken.ipynb"]["note"].startswith("not a valid notebook")
     report = (out / "grades.md").read_text()
-    assert "| 99_correct.ipynb | 99 | 1 | 1 | 2 | 4 | 4 | ok |" in report
-    assert "`invalid notebook` (not readable JSON)" in report
+    assert "| 99\\_correct.ipynb | 99 | 1 | 1 | 2 | 4 | 4 | ok |" in report
+    assert "`invalid notebook`, `too large` and `unknown lesson` were not run" in report
 
 
 def test_executed_notebooks_are_kept_for_the_teacher(graded):
@@ -172,7 +175,8 @@ def test_executed_notebooks_are_kept_for_the_teacher(graded):
     executed = nbformat.read(out / "executed" / "99_correct.ipynb", as_version=4)
     outputs = [json.dumps(c.get("outputs", [])) for c in executed.cells]
     assert any("[PASSED] Exercise 99.3" in text for text in outputs)
-    assert "skipped when grading: !touch" in executed.cells[0].source
+    assert executed.cells[0].source.startswith("**Executed by the grader.**")  # not a verdict
+    assert "skipped when grading: !touch" in executed.cells[1].source
     assert sorted(p.name for p in (out / "executed").iterdir()) == [
         "99_correct.ipynb", "99_crashing.ipynb", "99_partly_wrong.ipynb",
         "99_unsolved.ipynb"]  # no temporary left, no capture cell kept
@@ -265,7 +269,8 @@ def test_the_reports_a_teacher_uses(graded):
     feedback = (out / "feedback" / "99_partly_wrong.md").read_text()
     assert "**1 / 4** points" in feedback and "double(3) returned 5" in feedback
     assert sorted(p.name for p in (out / "feedback").iterdir()) == sorted(
-        f"{Path(name).stem}.md" for name in rows)
+        feedback_file_name(name) for name in rows)
+    assert "99_partly_wrong.ipynb.md" in {p.name for p in (out / "feedback").iterdir()}
     assert "## Pass rate per exercise" in (out / "grades.md").read_text()
 
 

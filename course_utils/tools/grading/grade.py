@@ -55,7 +55,7 @@ __all__ = ["GradingOptions", "SandboxUnavailable", "SubmissionGrade", "grade_pay
            "grade_submissions", "submission_lessons"]
 
 
-class SandboxUnavailable(RuntimeError):
+class SandboxUnavailable(ValueError):
     """No sandbox without privileges can be had here: grading refuses to run unprotected."""
 
 
@@ -229,7 +229,8 @@ def _grade(name: str, data: bytes, options: GradingOptions, deadline: float):
     staged = with_captures(cleaned(nb, shell_commands=False), captured, Path("answers"))
     limits = options.limits
     reserve = min(30.0, max(5.0, options.timeout / 4))  # the checks' share of the deadline
-    run = _run_notebook(nbformat.writes(staged), parameters, limits, tool, deadline - reserve)
+    run = _run_notebook(nbformat.writes(staged), parameters, limits, tool, deadline - reserve,
+                        options.timeout)
     executed = _executed(run.get("executed"))
     verdicts, problem = _judge(sorted(lesson_ids), lessons, run.get("answers", {}), options,
                                tool, deadline)
@@ -249,12 +250,12 @@ def _sandbox_env(tool: str | None, home: Path | None) -> dict[str, str]:
     if not tool:  # unsafe: block Python's sockets through sitecustomize, as well as it can
         from .sandbox import network_block
 
-        env["PYTHONPATH"] = str(network_block(home))
+        env["PYTHONPATH"] = f"{network_block(home)}:{env['PYTHONPATH']}"
     return env
 
 
 def _run_notebook(notebook: str, parameters: dict, limits: Limits, tool: str | None,
-                  deadline: float) -> dict:
+                  deadline: float, timeout: float) -> dict:
     """Execute ``notebook`` in the sandbox; return its status, detail, executed text, answers."""
     request = json.dumps({"notebook": notebook, "parameters": parameters,
                           "processes": limits.processes,
@@ -270,8 +271,8 @@ def _run_notebook(notebook: str, parameters: dict, limits: Limits, tool: str | N
     stderr = bytes(started.stderr).decode(errors="replace").strip().splitlines()
     if ended.status in ("timeout", "memory", "processes"):
         seconds = f" of {limits.memory_mb:g} MB" if ended.status == "memory" else ""
-        detail = {"timeout": "stopped at the time limit (one deadline for the run and its "
-                             "checks)",
+        detail = {"timeout": f"stopped at the time limit of {timeout:g} s (one deadline for "
+                             "its run and its checks)",
                   "memory": f"stopped above the memory limit{seconds} (processes and the files "
                             "they wrote in memory together)",
                   "processes": f"stopped: more than {limits.processes} processes and threads"

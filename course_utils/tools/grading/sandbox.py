@@ -193,7 +193,9 @@ def sandbox_environment(extra: dict[str, str] | None = None, home: str = WORK) -
            "HOME": home, "TMPDIR": "/tmp", "LANG": "C.UTF-8", "PYTHONNOUSERSITE": "1",
            "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg", "JUPYTER_PLATFORM_DIRS": "1",
            "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
-           "COURSE_CACHE": str(cache_dir()), "COURSE_ARTIFACTS": f"{home}/artifacts"}
+           "COURSE_CACHE": str(cache_dir()), "COURSE_ARTIFACTS": f"{home}/artifacts",
+           # the grader's own course package, however it was installed (only it is bound)
+           "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
     for name in ("COURSE_THREADS", EXTRA_MODULES_ENV):
         if os.environ.get(name):
             env[name] = os.environ[name]
@@ -205,16 +207,15 @@ def bwrap_arguments(tool: str, limits: Limits, env: dict[str, str], etc: Path,
     """Return the ``bwrap`` command line before the sandboxed command."""
     arguments = [tool, "--unshare-all", "--unshare-user", "--uid", str(SANDBOX_UID), "--gid",
                  str(SANDBOX_UID), "--disable-userns", "--cap-drop", "ALL", "--die-with-parent",
-                 "--new-session", "--hostname", "grading", *_system_arguments()]
-    for path in _readable_paths():
+                 "--new-session", "--hostname", "grading", "--proc", "/proc", "--dev", "/dev",
+                 "--size", str(limits.shm_mb * MB), "--tmpfs", "/dev/shm",
+                 "--size", str(limits.tmp_mb * MB), "--tmpfs", "/tmp",
+                 "--size", str(limits.work_mb * MB), "--tmpfs", WORK, *_system_arguments()]
+    for path in _readable_paths():  # after the tmpfs mounts: a course under /tmp shows through
         arguments += ["--ro-bind", path, path]
     for name in ETC_FILES:
         arguments += ["--ro-bind", str(etc / name), f"/etc/{name}"]
-    arguments += ["--proc", "/proc", "--dev", "/dev",
-                  "--size", str(limits.shm_mb * MB), "--tmpfs", "/dev/shm",
-                  "--size", str(limits.tmp_mb * MB), "--tmpfs", "/tmp",
-                  "--size", str(limits.work_mb * MB), "--tmpfs", WORK,
-                  "--chdir", WORK, "--clearenv"]
+    arguments += ["--chdir", WORK, "--clearenv"]
     for key, value in sorted(env.items()):
         arguments += ["--setenv", key, value]
     return arguments + ["--seccomp", str(seccomp_fd), "--info-fd", str(info_fd), "--"]
@@ -337,16 +338,24 @@ def _worker_descendants(started: Started) -> list:
     return []
 
 
-def _usage(family: list) -> tuple[float, int]:
-    """Return (resident MB, threads) of ``family`` together."""
+def _usage(family: list, pss: bool = False) -> tuple[float, int]:
+    """Return (MB, threads) of ``family`` together: resident memory, or PSS with ``pss``.
+
+    PSS counts a page shared by several processes once in all (a forked child's pages are
+    shared with its parent until written); RSS counts it in each, so it is an upper bound,
+    and PSS is read (slower) only when RSS says a limit is passed.
+    """
     import psutil
 
-    rss, threads = 0, 0
+    total, threads = 0, 0
     for member in family:
         with contextlib.suppress(psutil.Error), member.oneshot():
-            rss += member.memory_info().rss
             threads += member.num_threads()
-    return rss / MB, threads
+            try:
+                total += member.memory_full_info().pss if pss else member.memory_info().rss
+            except (psutil.AccessDenied, AttributeError):
+                total += member.memory_info().rss
+    return total / MB, threads
 
 
 def _tmpfs_used(started: Started, limits: Limits) -> tuple[float, list[str]]:
@@ -358,6 +367,8 @@ def _tmpfs_used(started: Started, limits: Limits) -> tuple[float, list[str]]:
                         (WORK, limits.work_mb)):
         with contextlib.suppress(OSError):
             info = os.statvfs(f"/proc/{started.child_pid}/root{mount}")
+            if abs(info.f_blocks * info.f_frsize - size * MB) > MB:
+                continue  # not the sandbox's own mount (it has not started, or has ended)
             taken = (info.f_blocks - info.f_bfree) * info.f_frsize / MB
             used += taken
             if info.f_bavail * info.f_frsize < 64 * 1024 and info.f_blocks:
@@ -418,8 +429,10 @@ def supervise(runs: list[Started], limits: Limits, deadline: float,
             used, filled = _tmpfs_used(run, limits)
             rss, threads, tmpfs = rss + run_rss, threads + run_threads, tmpfs + used
             full |= set(filled)
+        if rss + tmpfs > limits.memory_mb:
+            rss = sum(_usage(_family(run), pss=True)[0] for run in runs)
         peak = max(peak, rss + tmpfs)
-        if threads > limits.processes:
+        if threads >= limits.processes:
             status, detail = "processes", f"more than {limits.processes} processes and threads"
         elif rss + tmpfs > limits.memory_mb:
             status, detail = "memory", (f"above the memory limit of {limits.memory_mb:g} MB "
@@ -476,7 +489,8 @@ def sandbox_problems() -> tuple[str, ...]:
 
 def _probe_problems(status: str, words: list[str], stderr: bytes) -> tuple[str, ...]:
     fix = ("user namespaces must be allowed for this user (sysctl kernel.unprivileged_userns_clone"
-           "=1, user.max_user_namespaces > 0, or an AppArmor profile that lets bwrap use them)")
+           "=1, user.max_user_namespaces > 0, or an AppArmor profile that lets bwrap use them), "
+           "and Python, the course and its asset cache readable by it")
     if status != "ok" or len(words) != 6:
         detail = stderr.decode(errors="replace").strip().splitlines()[-1:] or [status]
         return (f"bwrap cannot start a sandbox without privileges here ({detail[0][:200]}): "
