@@ -4,6 +4,8 @@
     python -m course_utils assets list
     python -m course_utils assets verify [NAME ...]
     python -m course_utils run [--profile P] [--only 01,03] [-p key=value ...] [--out DIR]
+    python -m course_utils run --only 05 --grid seed=0,1,2 [--grid KEY=V1,V2 ...] [--small]
+        [--workers N | --scheduler ADDRESS] [--artifacts DIR] [-p key=value ...]
     python -m course_utils notebooks [--only 01,03]
     python -m course_utils homework build [--out DIR] [--only 01,03]
     python -m course_utils homework grade SUBMISSIONS_DIR [--out DIR] [--timeout SECONDS]
@@ -40,9 +42,40 @@ def _assets_command(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def _grid_command(args: argparse.Namespace, only: list[str] | None, parameters: dict) -> int:
+    from . import grid
+
+    notebooks = runner.select_notebooks(only, Path(args.notebooks) if args.notebooks else None)
+    note = grid.dependency_note(notebooks, args.artifacts)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+    run = grid.run_grid(grid.parse_grid(args.grid), profile=args.profile, only=only,
+                        parameters=parameters, out=args.out, small=args.small,
+                        workers=args.workers, scheduler=args.scheduler,
+                        artifacts=args.artifacts, timeout=args.timeout,
+                        notebook_dir=Path(args.notebooks) if args.notebooks else None,
+                        progress=not args.no_progress)
+    for row in run.rows:
+        print(f"{row['point']:<28} {row['notebook']:<28} {row['status']:<7} "
+              f"{row['seconds']:7.1f} s")
+    failed = [row for row in run.rows if row["status"] != "ok"]
+    for row in failed:
+        print(f"FAILED {row['point']} {row['notebook']}: {row['error']}  "
+              f"(executed notebook: {row['output'] or row['folder']})", file=sys.stderr)
+    print(f"Grid summary: {run.folder / 'grid.md'}")
+    return 1 if failed else 0
+
+
 def _run_command(args: argparse.Namespace) -> int:
     only = [s.strip() for s in args.only.split(",") if s.strip()] if args.only else None
     parameters = dict(runner.parse_parameter(p) for p in args.parameter)
+    if args.grid:
+        return _grid_command(args, only, parameters)
+    alone = [flag for flag, value in (("--workers", args.workers), ("--scheduler",
+             args.scheduler), ("--artifacts", args.artifacts)) if value is not None]
+    if alone:
+        raise runner.RunnerError(f"{', '.join(alone)} run(s) the points of a grid: add one, "
+                                 "e.g. --grid seed=0,1,2.")
     run = runner.run_lessons(profile=args.profile, only=only, parameters=parameters,
                              out=args.out, progress=not args.no_progress, timeout=args.timeout,
                              notebook_dir=Path(args.notebooks) if args.notebooks else None,
@@ -136,6 +169,21 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell")
     p_run.add_argument("--small", action="store_true",
                        help="each lesson's small parameters (less data, fewer steps; -p wins)")
+    p_run.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...",
+                       help="run every combination of these values, each point in its own "
+                            "folder with its own artifacts; summary in grid.md and grid.json, "
+                            "with mean, std and min-max over the seeds when the key is seed "
+                            "(repeatable: one key each)")
+    p_run.add_argument("--workers", type=int, default=None,
+                       help="grid: points run at once in processes of this machine "
+                            "(default: 1)")
+    p_run.add_argument("--scheduler", help="grid: address of a Dask scheduler to run the points "
+                       "on, e.g. tcp://10.0.0.5:8786 (its workers must see the same files at "
+                       "the same paths)")
+    p_run.add_argument("--artifacts", metavar="DIR",
+                       help="grid: copy this artifact folder into each point's own before it "
+                            "runs. A lesson reading an earlier one's artifacts (05 reads 02 and "
+                            "04) needs them: run those first with COURSE_ARTIFACTS=DIR")
     p_run.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p_run.set_defaults(func=_run_command)
 

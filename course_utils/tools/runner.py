@@ -157,11 +157,16 @@ def resolve_path_parameters(parameters: dict[str, Any], names: set[str],
 
 def run_notebook(notebook: Path, output: Path, parameters: dict[str, Any],
                  progress: bool = True, timeout: int | None = None,
-                 kernel_name: str = "python3") -> NotebookResult:
-    """Execute one notebook with papermill (in its own folder) and return what happened."""
+                 kernel_name: str = "python3",
+                 env: dict[str, str] | None = None) -> NotebookResult:
+    """Execute one notebook with papermill (in its own folder) and return what happened.
+
+    ``env`` adds variables for its kernel, e.g. a grid point's own ``COURSE_ARTIFACTS``.
+    """
     with PeakMemory(children=True) as memory:
         run = execute(notebook, output, parameters, cwd=notebook.parent, timeout=timeout,
-                      kernel_name=kernel_name, env=BATCH_KERNEL_ENV, progress=progress)
+                      kernel_name=kernel_name, env={**BATCH_KERNEL_ENV, **(env or {})},
+                      progress=progress)
     metrics = read_metrics(output) if output.exists() else {}
     return NotebookResult(name=notebook.stem, status=run.status,
                           seconds=run.seconds, peak_rss_mb=round(memory.peak_mb, 1),
