@@ -111,15 +111,15 @@ class PairedComparison:
     verdict: str                      # "better", "worse" or "tie" (A against B)
     confidence: float = 0.95
 
-    def sentence(self, name_a: str = "A", name_b: str = "B") -> str:
-        """Return a one-line verdict with the numbers behind it."""
+    def sentence(self, name_a: str = "A", name_b: str = "B", unit: str = "texts") -> str:
+        """Return a one-line verdict with the numbers behind it (``unit``: what was scored)."""
         claim = {"better": f"{name_a} is better", "worse": f"{name_a} is worse than {name_b}",
                  "tie": "no real difference"}[self.verdict]
         low, high = self.interval
         return (f"{name_a} {self.accuracy_a:.3f} vs {name_b} {self.accuracy_b:.3f} on "
-                f"{self.n:,} texts: {claim} (McNemar {_format_p(self.p_value)}; difference "
+                f"{self.n:,} {unit}: {claim} (McNemar {_format_p(self.p_value)}; difference "
                 f"{_points(self.difference)} points, {self.confidence:.0%} paired interval "
-                f"{_points(low)} to {_points(high)}). {self.only_a_right:,} texts only "
+                f"{_points(low)} to {_points(high)}). {self.only_a_right:,} {unit} only "
                 f"{name_a} gets right, {self.only_b_right:,} only {name_b}.")
 
 

@@ -21,9 +21,10 @@ import math
 import random
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from transformers import DataCollatorForLanguageModeling
 
@@ -170,10 +171,12 @@ class MLMScores:
     top1: float
     top5: float
     n_masked: int
+    hits1: np.ndarray = field(default_factory=lambda: np.zeros(0, bool), repr=False)
+    hits5: np.ndarray = field(default_factory=lambda: np.zeros(0, bool), repr=False)
 
     def as_dict(self) -> dict[str, float]:
-        """Return the scores as a plain dict."""
-        return asdict(self)
+        """Return the scores as a plain dict (the per-token hits left out)."""
+        return {k: v for k, v in asdict(self).items() if k not in ("hits1", "hits5")}
 
 
 def masked_logits(model, input_ids: torch.Tensor, attention_mask: torch.Tensor,
@@ -197,17 +200,18 @@ def masked_logits(model, input_ids: torch.Tensor, attention_mask: torch.Tensor,
 def evaluate_masked_lm(model, heldout: dict[str, torch.Tensor], batch_size: int = 64) -> MLMScores:
     """Score ``model`` on a fixed masked set: mean loss, perplexity, top-1 and top-5 accuracy."""
     model.eval()
-    total_loss, n, hits1, hits5 = 0.0, 0, 0, 0
+    total_loss, n, hits1, hits5 = 0.0, 0, [], []
     for start in range(0, len(heldout["input_ids"]), batch_size):
         part = {k: v[start: start + batch_size].to(model.device) for k, v in heldout.items()}
         logits, targets = masked_logits(model, **part)
         total_loss += torch.nn.functional.cross_entropy(logits, targets, reduction="sum").item()
         top5 = logits.topk(5, dim=-1).indices
-        hits1 += (top5[:, 0] == targets).sum().item()
-        hits5 += (top5 == targets[:, None]).any(-1).sum().item()
+        hits1.append((top5[:, 0] == targets).cpu().numpy())
+        hits5.append((top5 == targets[:, None]).any(-1).cpu().numpy())
         n += len(targets)
     if n == 0:
         raise MLMError("The held-out set has no masked tokens: use more blocks.")
     loss = total_loss / n
-    return MLMScores(loss=loss, perplexity=math.exp(loss), top1=hits1 / n, top5=hits5 / n,
-                     n_masked=n)
+    hits1, hits5 = np.concatenate(hits1), np.concatenate(hits5)
+    return MLMScores(loss=loss, perplexity=math.exp(loss), top1=float(hits1.mean()),
+                     top5=float(hits5.mean()), n_masked=n, hits1=hits1, hits5=hits5)

@@ -91,10 +91,30 @@ def _run_command(args: argparse.Namespace) -> int:
 
 def _notebooks_command(args: argparse.Namespace) -> int:
     only = [s.strip() for s in args.only.split(",") if s.strip()] if args.only else None
+    from ..session import machine_report
+    from . import readme
+
     results = runner.refresh_notebooks(only, progress=not args.no_progress)
     for r in results:
         print(f"{r.name:<28} {r.status:<7} {r.seconds:7.1f} s  {r.error or ''}")
+    timed = {r.name[:2]: r.seconds for r in results if r.status == "ok"}
+    if timed:
+        readme.write_times(timed, machine_report())
+        readme.update_readme(runner.course_folder(".") / "README.md")
     return 1 if any(r.status != "ok" for r in results) else 0
+
+
+def _readme_command(args: argparse.Namespace) -> int:
+    from . import readme
+
+    path = runner.course_folder(".") / "README.md"
+    if args.check:
+        stale = readme.stale_sections(path)
+        for name in stale:
+            print(f"stale: {name} (run python -m course_utils readme)", file=sys.stderr)
+        return 1 if stale else 0
+    print("README.md " + ("updated" if readme.update_readme(path) else "already up to date"))
+    return 0
 
 
 def _homework_command(args: argparse.Namespace) -> int:
@@ -214,6 +234,12 @@ def build_parser() -> argparse.ArgumentParser:
                       help="grade: run the lessons at full size, not on their grading "
                            "parameters")
     p_hw.set_defaults(func=_homework_command)
+
+    p_readme = commands.add_parser("readme", help="rewrite the README's measured sections from "
+                                   "the committed notebooks and docs/lesson_times.json")
+    p_readme.add_argument("--check", action="store_true",
+                          help="change nothing; exit 1 naming each stale section")
+    p_readme.set_defaults(func=_readme_command)
 
     p_headers = commands.add_parser("headers", help="regenerate each lesson's Colab badge and "
                                     "set-up cell from [project.urls] Repository")

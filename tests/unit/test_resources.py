@@ -38,6 +38,7 @@ def test_peak_memory_of_this_process_sees_an_allocation():
     assert memory.peak_mb - memory.start_mb > 150
 
 
+@pytest.mark.kernel
 def test_peak_memory_of_children_measures_the_processes_started_inside():
     code = ("import time; b = bytearray(150 * 2**20); b[::4096] = b'x' * len(b[::4096]); "
             "time.sleep(1)")
