@@ -266,7 +266,7 @@ def test_the_reports_a_teacher_uses(graded):
     assert {r["student_id"]: (r["total"], r["max"], r["percent"]) for r in book}["correct"] == (
         "4", "4", "100.0")
     assert len(book) == len(rows)
-    feedback = (out / "feedback" / "99_partly_wrong.md").read_text()
+    feedback = (out / "feedback" / "99_partly_wrong.ipynb.md").read_text()
     assert "**1 / 4** points" in feedback and "double(3) returned 5" in feedback
     assert sorted(p.name for p in (out / "feedback").iterdir()) == sorted(
         feedback_file_name(name) for name in rows)
