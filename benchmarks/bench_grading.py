@@ -30,7 +30,7 @@ from course_utils.atomic import write_text_atomically  # noqa: E402
 from course_utils.measure import usable_cores  # noqa: E402
 from course_utils.tools.grading.build import student_notebook  # noqa: E402
 from course_utils.tools.grading.grade import grade_submissions  # noqa: E402
-from course_utils.tools.grading.sandbox import bwrap_path  # noqa: E402
+from course_utils.tools.grading.sandbox import sandbox_problems  # noqa: E402
 from course_utils.tools.lessons import select_notebooks  # noqa: E402
 
 REPORTS = ("grades.csv", "gradebook.csv", "pass_rates.csv")
@@ -58,6 +58,17 @@ def timed_grading(folder: Path, out: Path, **options) -> dict:
             "statuses": sorted({g.status for g in grades}),
             "totals": {g.submission: f"{g.total}/{g.max_total}" for g in grades},
             "reports": {name: (out / name).read_text() for name in REPORTS}}
+
+
+def cpu_model() -> str:
+    """Return the CPU's model name (Linux), else the platform's processor string."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
 
 
 def main() -> int:
@@ -89,8 +100,9 @@ def main() -> int:
     baseline = runs["workers_1"]["seconds"]
     identical = all(run["reports"] == runs["workers_1"]["reports"] for run in runs.values())
     result = {
-        "submissions": len(files), "lessons": lessons, "sandbox": bool(bwrap_path()),
-        "cores": usable_cores(), "machine": platform.machine(), "python": platform.python_version(),
+        "submissions": len(files), "lessons": lessons, "sandbox": not sandbox_problems(),
+        "cores": usable_cores(), "cpu": cpu_model(), "machine": platform.machine(),
+        "python": platform.python_version(), "load_average_before": os.getloadavg(),
         "grades_identical": identical,
         "runs": {name: {k: v for k, v in run.items() if k != "reports"}
                  | {"speedup_vs_1_worker": round(baseline / run["seconds"], 2)}
