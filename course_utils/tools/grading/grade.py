@@ -39,7 +39,7 @@ from ..transforms import cleaned
 from .answers import submission_cells, with_captures
 from .markers import exercise_ids
 from .names import Entry, list_submissions, read_submission
-from .reports import SubmissionGrade, feedback_file_name, write_reports
+from .reports import SubmissionGrade, executed_file_name, write_reports
 from .sandbox import Limits, bwrap_path, sandbox_environment, sandbox_problems, start, supervise
 from .trusted import trusted_names
 
@@ -164,18 +164,30 @@ def _parse_notebook(data: bytes, options: GradingOptions) -> tuple[nbformat.Note
                                                                    str, str]:
     """Return (notebook, status, note) of submitted bytes; status empty when it can be run."""
     try:
-        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
+        text = data.decode("utf-8")
+        _check_structure(json.loads(text))
+        nb = nbformat.reads(text, as_version=4)
         cells = nb.cells
-        if not isinstance(cells, list) or not all(
-                isinstance(c, dict) and isinstance(c.get("source"), str)
-                and c.get("cell_type") in ("code", "markdown", "raw") for c in cells):
-            raise ValueError("cells are not a list of cells")
     except Exception as err:
         return None, "invalid notebook", (f"not a valid notebook ({type(err).__name__}): "
                                           "nothing was run")
     if len(cells) > MAX_CELLS:
         return None, "too large", f"{len(cells)} cells, more than {MAX_CELLS}: nothing was run"
     return nb, "", ""
+
+
+def _check_structure(raw: object) -> None:
+    """Raise ``ValueError`` unless ``raw`` (parsed JSON) has the types of a version-4 notebook."""
+    if not (isinstance(raw, dict) and isinstance(raw.get("nbformat"), int)
+            and isinstance(raw.get("cells"), list)):
+        raise ValueError("not a notebook: no list of cells or no nbformat version")
+    for cell in raw["cells"]:
+        if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw"):
+            raise ValueError("a cell is not a code, markdown or raw cell")
+        source = cell.get("source")
+        if not (isinstance(source, str) or isinstance(source, list)
+                and all(isinstance(line, str) for line in source)):
+            raise ValueError("a cell's source is not text")
 
 
 def grade_payload(name: str, data: bytes, options: GradingOptions = GradingOptions(),
@@ -555,9 +567,8 @@ def _collect(runs, total: int, executed_dir: Path, progress: bool) -> list[Submi
         for grade, executed in runs:
             grades.append(grade)
             if executed is not None:
-                name = feedback_file_name(grade.submission)[:-len(".md")]
-                name = name if name.endswith(".ipynb") else f"{name}.ipynb"
-                write_bytes_atomically(executed_dir / name, executed)
+                write_bytes_atomically(executed_dir / executed_file_name(grade.submission),
+                                       executed)
             failures += grade.status != "ok"
             bar.set_postfix_str(f"not ok: {failures}")
             bar.update()

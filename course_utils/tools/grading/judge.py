@@ -26,6 +26,8 @@ from typing import Any
 
 from .plaindata import FunctionAnswer, Malformed, Unsupported, decode, encode, loads
 
+PROCESSES = 64               # processes and threads of this sandbox
+
 CALL_SECONDS = 30.0          # one call of a submission's function
 REPLY_BYTES = 16 * 1024 * 1024
 ANSWER_BYTES = 64 * 1024 * 1024
@@ -219,6 +221,10 @@ def _in_child(exercise_id: str, answers: dict, trusted: dict, host) -> dict[str,
 
 def main(argv: list[str] | None = None) -> int:
     """Judge the request read on stdin; write the verdicts to the descriptor in ``argv``."""
+    import resource
+
+    if os.environ.get("COURSE_GRADING_SANDBOXED"):  # the sandbox's own user: binds unless root
+        resource.setrlimit(resource.RLIMIT_NPROC, (PROCESSES, PROCESSES))
     argv = sys.argv[1:] if argv is None else argv
     result_fd = int(argv[0])
     host = FunctionHost(int(argv[1]), int(argv[2])) if len(argv) == 3 else None

@@ -162,6 +162,12 @@ def feedback_file_name(submission: str) -> str:
     return f"{safe}.md"
 
 
+def executed_file_name(submission: str) -> str:
+    """Return the file of a submission's executed copy in ``executed/``: safe, unique, .ipynb."""
+    name = feedback_file_name(submission)[:-len(".md")]
+    return name if name.endswith(".ipynb") else f"{name}.ipynb"
+
+
 def grades_markdown(grades: list[SubmissionGrade], columns: list[str], how: str,
                     missing: list[str]) -> str:
     """Return the Markdown report: how it was run, the table, pass rates, notes, feedback."""

@@ -42,6 +42,7 @@ SANDBOX_UID = 65534
 POLL_SECONDS = 0.1
 GRACE_SECONDS = 5.0             # how long a stopped run's worker gets to hand back its result
 MB = 1024 * 1024
+SANDBOXED_ENV = "COURSE_GRADING_SANDBOXED"   # set in a sandbox: RLIMIT_NPROC binds its user only
 DENIED_CALLS = ("mount", "umount2", "setns", "unshare", "ptrace", "bpf", "keyctl", "add_key",
                 "request_key", "pivot_root", "chroot", "kexec_load", "kexec_file_load",
                 "fsopen", "fsmount", "fsconfig", "fspick", "move_mount", "open_tree",
@@ -74,6 +75,7 @@ class Started:
     result_overflow: bool = False
     stderr: bytearray = field(default_factory=bytearray)
     child_pid: int | None = None      # the sandbox's first process, as the host numbers it
+    cgroup: Path | None = None        # its pids cgroup (root), where the kernel counts its tasks
     threads: list[threading.Thread] = field(default_factory=list)
     cleanup: list = field(default_factory=list)
 
@@ -196,6 +198,8 @@ def sandbox_environment(extra: dict[str, str] | None = None, home: str = WORK) -
            "COURSE_CACHE": str(cache_dir()), "COURSE_ARTIFACTS": f"{home}/artifacts",
            # the grader's own course package, however it was installed (only it is bound)
            "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
+    if home == WORK:  # inside bwrap: the sandbox's own processes limit themselves
+        env[SANDBOXED_ENV] = "1"
     for name in ("COURSE_THREADS", EXTRA_MODULES_ENV):
         if os.environ.get(name):
             env[name] = os.environ[name]
@@ -244,6 +248,72 @@ def _feed(handle, data: bytes) -> None:
         handle.close()
 
 
+def _own_cgroup_folders() -> list[Path]:
+    """Return where this process could make a child pids cgroup (v1 pids, or v2), if anywhere."""
+    folders = []
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return []
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if "pids" in controllers.split(","):
+            folders.append(Path("/sys/fs/cgroup/pids") / path.lstrip("/"))
+        elif controllers == "":
+            folders.append(Path("/sys/fs/cgroup") / path.lstrip("/"))
+    return folders
+
+
+def pids_cgroup(limit: int) -> Path | None:
+    """Return a new pids cgroup with ``pids.max = limit``; None where none can be made.
+
+    As root the kernel does not apply ``RLIMIT_NPROC`` to the sandbox (its processes keep the
+    grader's uid 0 outside), so a cgroup is what bounds a fork bomb there.
+    """
+    import uuid
+
+    for parent in _own_cgroup_folders():
+        folder = parent / f"course-grading-{uuid.uuid4().hex[:12]}"
+        try:
+            folder.mkdir()
+        except OSError:
+            continue
+        try:
+            (folder / "pids.max").write_text(str(limit))
+            return folder
+        except OSError:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+    return None
+
+
+def _enter_cgroup(folder: Path | None):
+    """Return a ``preexec_fn`` that moves the new process into ``folder`` before it runs."""
+    if folder is None:
+        return None
+    target = str(folder / "cgroup.procs").encode()
+
+    def enter() -> None:
+        fd = os.open(target, os.O_WRONLY)
+        try:
+            os.write(fd, b"0")
+        finally:
+            os.close(fd)
+
+    return enter
+
+
+def limit_reached(started: Started) -> bool:
+    """Return whether the kernel refused ``started`` a process at its cgroup's limit."""
+    if started.cgroup is None:
+        return False
+    with contextlib.suppress(OSError, ValueError):
+        for line in (started.cgroup / "pids.events").read_text().splitlines():
+            if line.startswith("max ") and int(line.split()[1]) > 0:
+                return True
+    return False
+
+
 def start(command: list[str], limits: Limits, stdin: bytes, tool: str | None = None,
           env: dict[str, str] | None = None, result_cap: int = 0, pass_fds: tuple = (),
           workdir: Path | None = None) -> Started:
@@ -276,15 +346,21 @@ def start(command: list[str], limits: Limits, stdin: bytes, tool: str | None = N
         cwd, environment = "/", {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
     else:
         cwd, environment = str(workdir), env or sandbox_environment(home=str(workdir))
+    cgroup = pids_cgroup(limits.processes) if tool and os.geteuid() == 0 else None
     try:
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.PIPE, pass_fds=fds, cwd=cwd,
-                                   env=environment, start_new_session=True)
+                                   env=environment, start_new_session=True,
+                                   preexec_fn=_enter_cgroup(cgroup))
+    except BaseException:
+        if cgroup is not None:
+            cgroup.rmdir()
+        raise
     finally:
         for fd in fds:
             if fd not in pass_fds:
                 os.close(fd)
-    started = Started(process, tool, cleanup=cleanup)
+    started = Started(process, tool, cleanup=cleanup, cgroup=cgroup)
     if info_read is not None:
         started.child_pid = _child_pid(info_read)
     result = os.fdopen(read_result, "rb", buffering=0)
@@ -407,11 +483,19 @@ def kill(started: Started) -> None:
 
 
 def finish(started: Started) -> None:
-    """Wait for the pipes of ``started`` to close and remove its temporary files."""
+    """Wait for the pipes of ``started`` to close and remove its temporary files and cgroup."""
     for thread in started.threads:
         thread.join(timeout=5)
     for step in started.cleanup:
         step()
+    for _ in range(50) if started.cgroup is not None else ():
+        try:
+            started.cgroup.rmdir()
+            break
+        except FileNotFoundError:
+            break
+        except OSError:  # its last processes are still being reaped
+            time.sleep(0.1)
 
 
 def supervise(runs: list[Started], limits: Limits, deadline: float,
@@ -432,7 +516,7 @@ def supervise(runs: list[Started], limits: Limits, deadline: float,
         if rss + tmpfs > limits.memory_mb:
             rss = sum(_usage(_family(run), pss=True)[0] for run in runs)
         peak = max(peak, rss + tmpfs)
-        if threads >= limits.processes:
+        if threads >= limits.processes or any(limit_reached(run) for run in runs):
             status, detail = "processes", f"more than {limits.processes} processes and threads"
         elif rss + tmpfs > limits.memory_mb:
             status, detail = "memory", (f"above the memory limit of {limits.memory_mb:g} MB "
@@ -441,8 +525,9 @@ def supervise(runs: list[Started], limits: Limits, deadline: float,
             status, detail = "timeout", "after the time limit"
         else:
             time.sleep(POLL_SECONDS)
-    if status and gentle and runs:
-        stop_gently(runs[0])
+    bounded = os.geteuid() != 0 or all(run.cgroup is not None for run in runs)  # NPROC binds
+    if status and gentle and runs and (status != "processes" or bounded):
+        stop_gently(runs[0])  # without a cgroup a fork bomb is killed at once, PID namespace
         with contextlib.suppress(subprocess.TimeoutExpired):
             runs[0].process.wait(timeout=GRACE_SECONDS)
     for run in runs:

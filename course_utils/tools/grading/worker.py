@@ -87,8 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 0
     processes = int(request["processes"])
-    with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
+    if os.environ.get("COURSE_GRADING_SANDBOXED"):  # only the sandbox's user: binds unless root
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     os.set_inheritable(result_fd, False)
     work = Path.cwd()
