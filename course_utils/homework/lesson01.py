@@ -1,4 +1,4 @@
-"""Checks for lesson 01 (tokenization): decode a batch, build a padded batch, choose max_length.
+"""Checks for lesson 01 (tokenization): decode a batch, a sentence pair, choose max_length.
 
 Each check recomputes the expected answer with the learner's own ``tokenizer`` (so it holds
 for the offline and the full profile alike) and says what differs. Example::
@@ -44,6 +44,16 @@ def _rows(value: Any) -> list[list[int]] | None:
     return None
 
 
+def _one_row(value: Any) -> list[int] | None:
+    """Return one sequence of ids (flat, or a batch of one row) as a list of ints, or None."""
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)) and value and not isinstance(value[0], (list, tuple)):
+        value = [value]
+    rows = _rows(value) if value is not None else None
+    return rows[0] if rows is not None and len(rows) == 1 else None
+
+
 @exercise("01.1", lesson="01", names=["tokenizer", "exercise_texts", "decoded_texts"],
           hint="Section 3 turns ids back into text one sequence at a time; the tokenizer has "
                "a batch version of that method, and an option that leaves out the special "
@@ -81,56 +91,59 @@ def decode_batch_without_special_tokens(tokenizer, exercise_texts, decoded_texts
                           "that the text comes back lower-cased: the vocabulary is uncased.")
 
 
-@exercise("01.2", lesson="01", names=["tokenizer", "two_reviews", "review_batch"],
-          hint="Look back at section 4: the tokenizer pads a list of texts for you "
-               "when you ask it to (which padding strategy stops at the longest text?), and one "
-               "more argument chooses the tensor framework; the mask comes with the ids.")
-def padded_batch_with_attention_mask(tokenizer, two_reviews, review_batch):
-    """Tokenize two texts into one padded batch of tensors with its attention mask."""
-    problem = _tokenizer_problem(tokenizer) or _texts_problem("two_reviews", two_reviews)
+@exercise("01.2", lesson="01", names=["tokenizer", "pair_question", "pair_passage", "pair_batch",
+                                      "segment_b_start"],
+          hint="Section 5 joins two texts into one input: how does the tokenizer learn that it "
+               "received a pair rather than one text, and which of its outputs says where each "
+               "segment lies?")
+def sentence_pair_with_its_segments(tokenizer, pair_question, pair_passage, pair_batch,
+                                    segment_b_start):
+    """Encode a question and a passage as one pair; find where segment B starts."""
+    problem = _tokenizer_problem(tokenizer)
     if problem:
         return problem
-    if not (hasattr(review_batch, "keys") and "input_ids" in review_batch):
-        return Feedback.wrong(f"`review_batch` should be what the tokenizer returns (with "
-                              "input_ids and attention_mask), not a "
-                              f"{type(review_batch).__name__}.")
-    if "attention_mask" not in review_batch:
-        return Feedback.wrong("`review_batch` has no attention_mask: the model needs it to ignore "
-                              "the padding (do not pass return_attention_mask=False).")
-    expected = tokenizer(two_reviews, padding=True)
-    ids = review_batch["input_ids"]
-    if isinstance(ids, (list, tuple)) and len({len(row) for row in ids
-                                               if isinstance(row, (list, tuple))}) > 1:
-        lengths = ", ".join(str(len(row)) for row in ids)
-        return Feedback.wrong(f"The rows have different lengths ({lengths}): they were not padded, "
-                              "so they cannot form one tensor.")
-    if not hasattr(ids, "shape") or not hasattr(ids, "dtype"):
-        return Feedback.wrong(f"input_ids is a {type(ids).__name__}; the model takes PyTorch "
-                              "tensors.")
-    if not type(ids).__module__.startswith("torch"):
-        return Feedback.wrong(f"input_ids is a {type(ids).__module__}.{type(ids).__name__}; ask "
-                              "the tokenizer for PyTorch tensors.")
-    rows, mask = _rows(ids), _rows(review_batch["attention_mask"])
-    longest = len(expected["input_ids"][0])
-    if rows is None or mask is None or len(rows) != len(two_reviews):
-        return Feedback.wrong(f"input_ids should have shape ({len(two_reviews)}, {longest}), one "
-                              f"row per text; it has shape {tuple(ids.shape)}.")
-    width = len(rows[0])
-    if width > longest:
-        return Feedback.wrong(f"The batch is {width} tokens wide, but its longest text needs only "
-                              f"{longest}: pad to the longest text in the batch, not to a fixed "
-                              "length.")
-    if width < longest:
-        return Feedback.wrong(f"The batch is {width} tokens wide, but the longest text has "
-                              f"{longest} tokens: nothing should be truncated here.")
-    if rows != expected["input_ids"]:
-        return Feedback.wrong("input_ids are not the tokens of `two_reviews`: tokenize exactly "
-                              "those two texts, in that order.")
-    if mask != expected["attention_mask"]:
-        return Feedback.wrong("The attention mask should be 1 on real tokens and 0 on padding; "
-                              "use the one the tokenizer returns.")
-    return Feedback.right(f"A ({len(rows)}, {width}) batch of tensors, padded to its longest "
-                          "text, with a mask that hides the padding.")
+    if not (isinstance(pair_question, str) and isinstance(pair_passage, str)):
+        return Feedback.wrong("`pair_question` and `pair_passage` should still be the two texts "
+                              "given in the exercise cell; re-run that cell.")
+    if not (hasattr(pair_batch, "keys") and "input_ids" in pair_batch):
+        return Feedback.wrong("`pair_batch` should be what the tokenizer returns (input_ids, "
+                              f"token_type_ids, ...), not a {type(pair_batch).__name__}.")
+    expected = tokenizer(pair_question, pair_passage)
+    ids = _one_row(pair_batch["input_ids"])
+    if ids is None:
+        return Feedback.wrong("`pair_batch` should hold one sequence: the two texts together, as "
+                              "one pair.")
+    joined = [tokenizer(f"{pair_question} {pair_passage}")["input_ids"],
+              tokenizer(pair_question + pair_passage)["input_ids"]]
+    if ids in joined:
+        return Feedback.wrong("`pair_batch` encodes one text made of both: the model cannot tell "
+                              "where the question ends. Give the tokenizer the two texts as a "
+                              "pair.")
+    if ids == tokenizer(pair_passage, pair_question)["input_ids"]:
+        return Feedback.wrong("The segments are swapped: segment A should be the question.")
+    if ids != expected["input_ids"]:
+        return Feedback.wrong("input_ids are not the pair (pair_question, pair_passage): encode "
+                              "exactly those two texts, without padding or truncation.")
+    segments = _one_row(pair_batch.get("token_type_ids"))
+    if segments != expected["token_type_ids"]:
+        return Feedback.wrong("`pair_batch` has no token_type_ids (or not the tokenizer's): "
+                              "without them BERT reads both texts as segment A.")
+    start = expected["token_type_ids"].index(1)
+    if isinstance(segment_b_start, bool) or not isinstance(segment_b_start, int):
+        return Feedback.wrong(f"`segment_b_start` should be an int (a position), not a "
+                              f"{type(segment_b_start).__name__}.")
+    if segment_b_start == start - 1:
+        return Feedback.wrong(f"Position {segment_b_start} is the [SEP] that closes segment A; "
+                              "segment B starts one position later.")
+    if segment_b_start == start - 2:
+        return Feedback.wrong(f"Position {segment_b_start} is the last token of the question, "
+                              "still segment A.")
+    if segment_b_start != start:
+        return Feedback.wrong(f"Position {segment_b_start} is not where segment B starts: count "
+                              "from 0, [CLS] included.")
+    return Feedback.right(f"Segment A is [CLS], the question and [SEP] (positions 0..{start - 1});"
+                          f" segment B, the passage and its [SEP], starts at {start}. Change the "
+                          "question and that position moves with it.")
 
 
 CUT_AT_MOST = 0.01  # 01.3: the largest share of snippets max_length may cut
@@ -159,10 +172,9 @@ def smallest_max_length(lengths: np.ndarray, cut_at_most: float = CUT_AT_MOST,
 
 @exercise("01.3", lesson="01", names=["tokenizer", "texts", "lengths", "chosen_max_length",
                                       "truncated_share", "padding_share"],
-          hint="Try the candidates 8, 16, 24, ... in turn and stop at the first that leaves at "
-               "most 1% of `lengths` above it. A snippet longer than max_length fills every "
-               "position after truncation; a shorter one fills as many as it has tokens (the "
-               "padding comparison in section 7 counts the same way).")
+          hint="Section 6 measured how many snippets a max_length cuts; here the rule is "
+               "yours to apply. For the padding, think about how many positions a cut snippet "
+               "still fills (section 7 counts padding the same way).")
 def max_length_for_these_texts(tokenizer, texts, lengths, chosen_max_length, truncated_share,
                                padding_share):
     """Choose max_length for the course's reviews, and measure what it cuts and pads."""

@@ -9,7 +9,6 @@ from course_utils.corpora import load_reviews
 from course_utils.homework import evaluate
 
 EXERCISE_TEXTS = ["What a wonderful, warm film!", "Too long."]
-TWO_REVIEWS = ["Brilliant.", "The plot wanders, but the last act is worth the wait."]
 
 
 def decode_namespace(tokenizer, decoded):
@@ -55,44 +54,50 @@ def test_missing_answer_and_broken_tokenizer_give_feedback(tokenizer):
     assert not verdict.passed and "not a tokenizer" in verdict.message
 
 
-def batch_namespace(tokenizer, batch):
-    return {"tokenizer": tokenizer, "two_reviews": TWO_REVIEWS, "review_batch": batch}
+QUESTION, PASSAGE = "Does the ending work?", "The last act drags, but the final scene pays off."
 
 
-def test_padded_tensor_batch_passes(tokenizer):
-    batch = tokenizer(TWO_REVIEWS, padding=True, return_tensors="pt")
-    verdict = evaluate("01.2", batch_namespace(tokenizer, batch))
+def pair_namespace(tokenizer, batch, start, question=QUESTION, passage=PASSAGE):
+    return {"tokenizer": tokenizer, "pair_question": question, "pair_passage": passage,
+            "pair_batch": batch, "segment_b_start": start}
+
+
+def test_sentence_pair_with_its_segment_start_passes(tokenizer):
+    batch = tokenizer(QUESTION, PASSAGE)
+    verdict = evaluate("01.2", pair_namespace(tokenizer, batch, batch["token_type_ids"].index(1)))
     assert verdict.passed, verdict.message
+    tensors = tokenizer(QUESTION, PASSAGE, return_tensors="pt")
+    start = int(tensors["token_type_ids"][0].argmax())
+    assert evaluate("01.2", pair_namespace(tokenizer, tensors, start)).passed
 
 
-def test_unpadded_batch_is_refused(tokenizer):
-    verdict = evaluate("01.2", batch_namespace(tokenizer, tokenizer(TWO_REVIEWS)))
-    assert not verdict.passed and "were not padded" in verdict.message
-    assert "Hint: Look back at section 4" in verdict.message
+def test_the_check_follows_other_texts(tokenizer):
+    question = "Is it long?"
+    batch = tokenizer(question, PASSAGE)
+    start = batch["token_type_ids"].index(1)
+    assert evaluate("01.2", pair_namespace(tokenizer, batch, start, question=question)).passed
+    assert not evaluate("01.2", pair_namespace(tokenizer, batch, start + 2,
+                                               question=question)).passed
 
 
-def test_padding_to_max_length_is_refused(tokenizer):
-    batch = tokenizer(TWO_REVIEWS, padding="max_length", max_length=64, return_tensors="pt")
-    verdict = evaluate("01.2", batch_namespace(tokenizer, batch))
-    assert not verdict.passed and "64 tokens wide" in verdict.message
-    assert "not to a fixed length" in verdict.message
+def test_a_shortcut_submission_must_fail_one_text_instead_of_a_pair(tokenizer):
+    joined = tokenizer(f"{QUESTION} {PASSAGE}")
+    verdict = evaluate("01.2", pair_namespace(tokenizer, joined, 7))
+    assert not verdict.passed and "as a pair" in verdict.message
 
 
-def test_batch_without_mask_or_tensors_is_refused(tokenizer):
-    no_mask = tokenizer(TWO_REVIEWS, padding=True, return_tensors="pt", return_attention_mask=False)
-    verdict = evaluate("01.2", batch_namespace(tokenizer, no_mask))
-    assert not verdict.passed and "no attention_mask" in verdict.message
-    lists = tokenizer(TWO_REVIEWS, padding=True)
-    verdict = evaluate("01.2", batch_namespace(tokenizer, lists))
-    assert not verdict.passed and "PyTorch tensors" in verdict.message
-    verdict = evaluate("01.2", batch_namespace(tokenizer, "input_ids"))
+def test_swapped_segments_missing_token_type_ids_and_off_by_one_are_refused(tokenizer):
+    verdict = evaluate("01.2", pair_namespace(tokenizer, tokenizer(PASSAGE, QUESTION), 3))
+    assert not verdict.passed and "swapped" in verdict.message
+    batch = tokenizer(QUESTION, PASSAGE, return_token_type_ids=False)
+    verdict = evaluate("01.2", pair_namespace(tokenizer, batch, 7))
+    assert not verdict.passed and "no token_type_ids" in verdict.message
+    batch = tokenizer(QUESTION, PASSAGE)
+    start = batch["token_type_ids"].index(1)
+    verdict = evaluate("01.2", pair_namespace(tokenizer, batch, start - 1))
+    assert not verdict.passed and "[SEP]" in verdict.message
+    verdict = evaluate("01.2", pair_namespace(tokenizer, "input_ids", start))
     assert not verdict.passed and "not a str" in verdict.message
-
-
-def test_other_texts_are_refused(tokenizer):
-    batch = tokenizer(TWO_REVIEWS[::-1], padding=True, return_tensors="pt")
-    verdict = evaluate("01.2", batch_namespace(tokenizer, batch))
-    assert not verdict.passed and "in that order" in verdict.message
 
 
 # --- 01.3 choose max_length ----------------------------------------------------------------
