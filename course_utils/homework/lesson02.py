@@ -1,4 +1,4 @@
-"""Checks for lesson 02: score a masked word, the masked-LM loss by hand, predict the masking."""
+"""Checks for lesson 02: score a masked word, the masked-LM loss as a function, predict the masking."""
 
 from __future__ import annotations
 
@@ -53,45 +53,60 @@ def masked_word_rank(masked_sentence, target_word, target_rank, model, tokenizer
                           f"{scores.numel():,} tokens.")
 
 
-@exercise("02.2", lesson="02", names=["batch_hand_loss", "loss_batch", "model"],
-          hint="The labels tell you which positions were masked (the others hold -100, section "
-               "5); the loss compares the logits there with the original tokens, averaged over "
-               "those positions only (torch.nn.functional has the cross-entropy).")
-def masked_loss_by_hand(batch_hand_loss, loss_batch, model):
-    """The masked-LM loss by hand equals the model's own loss."""
-    if isinstance(batch_hand_loss, torch.Tensor):
-        if batch_hand_loss.numel() != 1:
-            return Feedback.wrong(f"batch_hand_loss should be one number, not a tensor of shape "
-                                  f"{tuple(batch_hand_loss.shape)}: average over the masked "
-                                  "tokens.")
-        batch_hand_loss = batch_hand_loss.item()
-    if isinstance(batch_hand_loss, bool) or not isinstance(batch_hand_loss, (int, float)):
-        return Feedback.wrong(f"batch_hand_loss should be a float, not "
-                              f"{type(batch_hand_loss).__name__}.")
-    model.eval()
-    batch = {name: values.to(model.device) for name, values in loss_batch.items()}
-    with torch.no_grad():
-        expected = model(**batch).loss.item()
-        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-    n_masked = int((batch["labels"] != -100).sum())
-    everywhere = torch.nn.functional.cross_entropy(logits.flatten(0, 1),
-                                                   batch["input_ids"].flatten()).item()
-    if abs(batch_hand_loss - expected) <= 1e-3 * max(1.0, expected):
-        return Feedback.right("batch_hand_loss equals the model's own masked-LM loss on "
-                              "loss_batch.")
-    if abs(batch_hand_loss - expected * n_masked) <= 1e-3 * expected * n_masked:
-        return Feedback.wrong(f"batch_hand_loss is the sum over the {n_masked} masked tokens; the "
-                              "masked-LM loss is their mean.")
-    if abs(batch_hand_loss - everywhere) <= 1e-3 * max(1.0, everywhere):
-        return Feedback.wrong("batch_hand_loss scores every position against the input ids (the "
-                              "source lesson's mistake): only masked positions, with the "
-                              "original tokens from labels, count.")
-    if abs(batch_hand_loss - expected) <= 0.2 * expected:
-        return Feedback.wrong(f"batch_hand_loss = {batch_hand_loss:.4f} is close to the model's "
-                              f"{expected:.4f} but not equal: was dropout on? Call model.eval() "
-                              "and compute the logits under torch.no_grad().")
-    return Feedback.wrong(f"batch_hand_loss = {batch_hand_loss:.4f}, but the model's own loss on "
-                          f"loss_batch is {expected:.4f}.")
+def _loss_cases() -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Return (logits, labels) cases the check chooses: masked positions vary, -100 elsewhere."""
+    generator = torch.Generator().manual_seed(2)
+    cases = []
+    for batch, length, vocab, share in [(2, 6, 11, 0.3), (3, 9, 17, 0.15), (1, 5, 7, 0.6)]:
+        logits = torch.randn(batch, length, vocab, generator=generator) * 3
+        targets = torch.randint(0, vocab, (batch, length), generator=generator)
+        chosen = torch.rand(batch, length, generator=generator) < share
+        chosen[0, 1] = True  # at least one masked position
+        cases.append((logits, torch.where(chosen, targets, torch.full_like(targets, -100))))
+    return cases
+
+
+def _as_float(value: Any) -> float | None:
+    """Return a number (or a one-element tensor) as a float, else None."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+@exercise("02.2", lesson="02", names=["masked_lm_loss"],
+          hint="Section 5: the labels say which positions were masked and what stood there; the "
+               "loss is a classification over the vocabulary at those positions, averaged over "
+               "them alone.")
+def masked_loss_by_hand(masked_lm_loss):
+    """The masked-LM loss by hand, from logits and labels, on inputs the check chooses."""
+    if not callable(masked_lm_loss):
+        return Feedback.wrong(f"`masked_lm_loss` should be a function of (logits, labels), not a "
+                              f"{type(masked_lm_loss).__name__}.")
+    for logits, labels in _loss_cases():
+        chosen = labels != -100
+        expected = torch.nn.functional.cross_entropy(logits.flatten(0, 1), labels.flatten()).item()
+        got = _as_float(masked_lm_loss(logits.clone(), labels.clone()))
+        shape = f"logits of shape {tuple(logits.shape)} with {int(chosen.sum())} masked positions"
+        if got is None:
+            return Feedback.wrong(f"For {shape}, masked_lm_loss returned no single number.")
+        if abs(got - expected) <= 1e-4 * max(1.0, expected):
+            continue
+        n_masked = int(chosen.sum())
+        if abs(got - expected * n_masked) <= 1e-3 * expected * n_masked:
+            return Feedback.wrong(f"For {shape}, your loss is {n_masked} times too large: it adds "
+                                  "up the masked positions instead of averaging them.")
+        every = torch.nn.functional.cross_entropy(
+            logits.flatten(0, 1), torch.where(chosen, labels, 0).flatten()).item()
+        if abs(got - every) <= 1e-4 * max(1.0, every):
+            return Feedback.wrong(f"For {shape}, your loss also scores the positions that were "
+                                  "not masked (label -100): they must not count.")
+        return Feedback.wrong(f"For {shape}, masked_lm_loss returned {got:.4f}: not the mean "
+                              "cross-entropy over the masked positions (it is "
+                              f"{'too large' if got > expected else 'too small'}).")
+    return Feedback.right("masked_lm_loss agrees with the model's own masked-LM loss on batches "
+                          "it had never seen: only the masked positions count, averaged.")
 
 
 MASK_SHARE = 0.8        # 02.3: the share of selected tokens the collator turns into the mask token
@@ -163,3 +178,6 @@ def predicted_and_measured_masks(tokenizer, collator, mask_demo_blocks, predicte
                           f"{measured}: {abs(measured - predicted) / spread:.1f} standard "
                           f"deviations apart (chance alone moves the count by about "
                           f"{spread:.0f}).")
+
+
+predicted_and_measured_masks.kind = "judgement"  # counted in README's Homework section

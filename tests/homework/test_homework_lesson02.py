@@ -50,25 +50,48 @@ def test_02_1_rejects_two_masks(model, tokenizer):
     assert not verdict.passed and "exactly one" in verdict.message
 
 
-def test_02_2_accepts_the_mean_and_explains_the_sum_and_the_all_positions_mistake(
-        model, tokenizer, train_blocks):
+def reference_masked_lm_loss(logits, labels):
+    chosen = labels != -100
+    return torch.nn.functional.cross_entropy(logits[chosen], labels[chosen]).item()
+
+
+def test_02_2_reference_function_passes_and_agrees_with_the_model(model, tokenizer, train_blocks):
+    assert evaluate("02.2", {"masked_lm_loss": reference_masked_lm_loss}).passed
+    tensor_result = evaluate("02.2", {"masked_lm_loss": lambda logits, labels: torch.tensor(
+        reference_masked_lm_loss(logits, labels))})
+    assert tensor_result.passed, tensor_result.message
     loss_batch = fixed_masked_set(train_blocks[:4], tokenizer, seed=0)
     with torch.no_grad():
-        logits = model(input_ids=loss_batch["input_ids"],
-                       attention_mask=loss_batch["attention_mask"]).logits
-    chosen = loss_batch["labels"] != -100
-    mean = torch.nn.functional.cross_entropy(logits[chosen], loss_batch["labels"][chosen])
-    space = {"loss_batch": loss_batch, "model": model}
-    assert evaluate("02.2", {**space, "batch_hand_loss": mean.item()}).passed
-    assert evaluate("02.2", {**space, "batch_hand_loss": mean}).passed  # a 0-d tensor is fine
-    summed = evaluate("02.2", {**space, "batch_hand_loss": mean.item() * int(chosen.sum())})
-    assert not summed.passed and "sum" in summed.message
-    everywhere = torch.nn.functional.cross_entropy(logits.flatten(0, 1),
-                                                   loss_batch["input_ids"].flatten()).item()
-    source_mistake = evaluate("02.2", {**space, "batch_hand_loss": everywhere})
-    assert not source_mistake.passed and "every position" in source_mistake.message
-    wrong_type = evaluate("02.2", {**space, "batch_hand_loss": "10.3"})
-    assert not wrong_type.passed and "float" in wrong_type.message
+        own = model(**loss_batch)
+    assert abs(reference_masked_lm_loss(own.logits, loss_batch["labels"]) - own.loss.item()) < 1e-4
+
+
+def test_a_shortcut_submission_must_fail_02_2_the_models_own_loss(model, tokenizer, train_blocks):
+    loss_batch = fixed_masked_set(train_blocks[:4], tokenizer, seed=0)
+    with torch.no_grad():
+        models_loss = model(**loss_batch).loss.item()
+    verdict = evaluate("02.2", {"masked_lm_loss": models_loss})
+    assert not verdict.passed and "should be a function" in verdict.message
+    verdict = evaluate("02.2", {"masked_lm_loss": lambda logits, labels: models_loss})
+    assert not verdict.passed and "not the mean cross-entropy" in verdict.message
+
+
+def test_02_2_sum_and_unmasked_positions_get_specific_feedback():
+    def summed(logits, labels):
+        chosen = labels != -100
+        return torch.nn.functional.cross_entropy(logits[chosen], labels[chosen],
+                                                 reduction="sum").item()
+
+    def everywhere(logits, labels):
+        return torch.nn.functional.cross_entropy(logits.flatten(0, 1),
+                                                 labels.clamp(min=0).flatten()).item()
+
+    verdict = evaluate("02.2", {"masked_lm_loss": summed})
+    assert not verdict.passed and "adds up" in verdict.message
+    verdict = evaluate("02.2", {"masked_lm_loss": everywhere})
+    assert not verdict.passed and "not masked" in verdict.message
+    verdict = evaluate("02.2", {"masked_lm_loss": lambda logits, labels: "10.3"})
+    assert not verdict.passed and "no single number" in verdict.message
 
 
 def _masks_namespace(tokenizer, blocks, **answers):
