@@ -97,38 +97,56 @@ def test_031_wrong_judgement_or_saving_is_refused(tokenizer, frames):
 
 
 # --- 03.2 label ids ------------------------------------------------------------------------
-
-def answer_032(ids, id2label):
-    return evaluate("03.2", {"tweet_ids": ids, "tweet_id2label": id2label})
-
-
-REFERENCE_ID2LABEL = {0: "-1", 1: "0", 2: "1", 3: "2"}
-REFERENCE_IDS = [3, 0, 1, 2, 2, 3, 0, 1, 3, 2]
+def reference_encode_new_labels(labels):
+    id2label = {i: str(label) for i, label in enumerate(sorted(set(labels)))}
+    label2id = {label: i for i, label in id2label.items()}
+    return [label2id[str(label)] for label in labels], id2label
 
 
-def test_032_reference_passes_also_as_tensor_with_int_names():
-    assert answer_032(REFERENCE_IDS, REFERENCE_ID2LABEL).passed
-    assert answer_032(torch.tensor(REFERENCE_IDS), {0: -1, 1: 0, 2: 1, 3: 2}).passed
+def test_032_reference_passes_on_label_sets_the_check_chooses():
+    verdict = evaluate("03.2", {"encode_new_labels": reference_encode_new_labels})
+    assert verdict.passed, verdict.message
 
 
-def test_032_raw_labels_are_refused_with_the_reason():
-    verdict = answer_032([2, -1, 0, 1, 1, 2, -1, 0, 2, 1], REFERENCE_ID2LABEL)
-    assert not verdict.passed and "contains -1: CrossEntropyLoss" in verdict.message
+def test_a_shortcut_submission_must_fail_032_the_imported_encode_labels():
+    from course_utils.data import encode_labels
+
+    verdict = evaluate("03.2", {"encode_new_labels": encode_labels})
+    assert not verdict.passed and "uses the course's `encode_labels`" in verdict.message
+
+    def wrapper(labels):
+        encoding = encode_labels(labels)
+        return encoding.ids.tolist(), encoding.id2label
+
+    verdict = evaluate("03.2", {"encode_new_labels": wrapper})
+    assert not verdict.passed and "encode_labels" in verdict.message
+    fixed = reference_encode_new_labels([2, -1, 0, 1, 1, 2, -1, 0, 2, 1])
+    verdict = evaluate("03.2", {"encode_new_labels": lambda labels: fixed})
+    assert not verdict.passed  # the answer for the tweets only: other label sets differ
 
 
-def test_032_ids_past_k_minus_one_are_refused():
-    verdict = answer_032([4, 1, 2, 3, 3, 4, 1, 2, 4, 3], {1: "-1", 2: "0", 3: "1", 4: "2"})
-    assert not verdict.passed and "largest id is 3" in verdict.message
+def test_032_raw_labels_and_unsorted_ids_are_refused_with_the_reason():
+    verdict = evaluate("03.2", {"encode_new_labels": lambda labels: (
+        labels, {i: str(v) for i, v in enumerate(sorted(set(labels)))})})
+    assert not verdict.passed
 
+    def first_seen(labels):
+        order = list(dict.fromkeys(labels))
+        return [order.index(v) for v in labels], {i: str(v) for i, v in enumerate(order)}
 
-def test_032_mapping_that_disagrees_with_the_ids_is_caught():
-    verdict = answer_032(REFERENCE_IDS, {0: "2", 1: "1", 2: "0", 3: "-1"})
-    assert not verdict.passed and "the ids and the mapping disagree" in verdict.message
+    verdict = evaluate("03.2", {"encode_new_labels": first_seen})
+    assert not verdict.passed and "sorted order" in verdict.message
+    verdict = evaluate("03.2", {"encode_new_labels": [0, 1]})
+    assert not verdict.passed and "should be a function" in verdict.message
 
 
 def test_032_string_keys_are_caught():
-    verdict = answer_032(REFERENCE_IDS, {str(k): v for k, v in REFERENCE_ID2LABEL.items()})
-    assert not verdict.passed and "keys that are not ints" in verdict.message
+    def string_keys(labels):
+        ids, id2label = reference_encode_new_labels(labels)
+        return ids, {str(i): v for i, v in id2label.items()}
+
+    verdict = evaluate("03.2", {"encode_new_labels": string_keys})
+    assert not verdict.passed and "int keys" in verdict.message
 
 
 # --- 03.3 the dynamic-padding validation loader --------------------------------------------
