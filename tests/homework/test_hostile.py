@@ -349,7 +349,9 @@ def batch(tmp_path_factory):
         server.close()
         patch.undo()
     print(f"hostile batch: {len(grades)} entries in {seconds:.0f} s, grader peak RSS "
-          f"{(peak[0] - baseline) / 2**20:.0f} MB above its start")
+          f"{(peak[0] - baseline) / 2**20:.0f} MB above its start; slowest: " + ", ".join(
+              f"{g.submission} {g.seconds:.0f} s ({g.status})"
+              for g in sorted(grades, key=lambda g: -g.seconds)[:6]))
     return {"grades": {g.submission: g for g in grades}, "out": out, "seconds": seconds,
             "digest": (before, course_digest()), "accepted": len(server.accepted),
             "peak_mb": (peak[0] - baseline) / 2**20}

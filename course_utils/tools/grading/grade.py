@@ -196,9 +196,12 @@ def grade_payload(name: str, data: bytes, options: GradingOptions = GradingOptio
 
     Never raises: whatever goes wrong becomes the row's ``grader-error`` status and note.
     """
-    deadline = time.monotonic() + options.timeout
+    began = time.monotonic()
+    deadline = began + options.timeout
     try:
-        return _grade(name, data, options, deadline)
+        grade, executed = _grade(name, data, options, deadline)
+        grade.seconds = round(time.monotonic() - began, 1)
+        return grade, executed
     except SandboxUnavailable as err:
         return SubmissionGrade(name, _lesson(name), "grader-error", note=str(err)[:600]), None
     except Exception as err:
