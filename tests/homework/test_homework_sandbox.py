@@ -184,3 +184,26 @@ def test_a_course_under_tmp_stays_readable_in_the_sandbox(monkeypatch, tmp_path)
     assert command[bound - 1] == "--ro-bind" and command[bound + 1] == str(venv.resolve())
     assert command.index("/tmp") < bound  # a fresh tmpfs, with the clone bound on top
     assert str(tmp_path) not in command[:bound - 1]  # nothing else of tmp is shown
+
+
+def test_grading_refuses_to_run_without_a_sandbox_that_drops_privileges(monkeypatch, tmp_path):
+    from course_utils.tools.grading import grade
+
+    folder = folder_of(tmp_path)
+    submit(folder, "99_any.ipynb")
+    monkeypatch.setattr(grade, "sandbox_problems", lambda: ("the sandbox keeps capabilities",))
+    grade._tool.cache_clear()
+    try:
+        with pytest.raises(grade.SandboxUnavailable, match="keeps capabilities.*unsafe"):
+            grade_submissions(folder, tmp_path / "out")
+    finally:
+        grade._tool.cache_clear()
+    assert not (tmp_path / "out" / "grades.csv").exists()
+
+
+def test_reports_may_not_land_among_the_submissions(tmp_path):
+    folder = folder_of(tmp_path)
+    submit(folder, "99_any.ipynb")
+    for out in (folder, folder / "grades"):
+        with pytest.raises(ValueError, match="outside"):
+            grade_submissions(folder, out)
