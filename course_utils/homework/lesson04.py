@@ -17,6 +17,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from .core import Feedback, exercise
+from .lesson03 import borrowed_helper
 
 
 def _epoch_setup() -> tuple[nn.Module, DataLoader]:
@@ -91,9 +92,9 @@ def epoch_loss_over_every_example(run_epoch):
 
 
 @exercise("04.2", lesson="04", names=["my_head", "head_input_size", "num_labels"],
-          hint="Look at ClassifierHead in course_utils/models.py: layers are created in "
-               "__init__ (two linear layers, with the hidden size between them) and applied in "
-               "forward; dropout is a module of its own so that eval() can switch it off.")
+          hint="Section 5 builds a head as an nn.Module: parts that hold "
+               "weights or behave differently in training and evaluation are created once, as "
+               "modules, and applied in forward; which of them does eval() switch off?")
 def head_with_hidden_layer_and_dropout(my_head, head_input_size, num_labels):
     """A head with a hidden layer, an activation and dropout."""
     if not isinstance(my_head, nn.Module):
@@ -136,11 +137,24 @@ def head_with_hidden_layer_and_dropout(my_head, head_input_size, num_labels):
 
 
 @exercise("04.3", lesson="04", names=["my_mistakes", "test_probs", "test_labels"],
-          hint="The predicted class is the most probable one, and the confidence is its "
-               "probability. Keep only the rows whose prediction differs from the label, then "
-               "order those by confidence, highest first (NumPy sorts ascending).")
+          hint="Section 9 reads the head's most confident mistakes: what is a row's "
+               "prediction, and how sure was the head of it? Mind the direction NumPy sorts in.")
 def five_most_confident_mistakes(my_mistakes: Any, test_probs, test_labels):
     """The five test rows the head got wrong with the highest confidence."""
+    if callable(my_mistakes):  # my_mistakes(probs, labels): judged on tables the check chooses
+        helper = borrowed_helper(my_mistakes, ("most_confident_mistakes",))
+        if helper:
+            return Feedback.wrong(f"my_mistakes uses the course's `{helper}`: this exercise asks "
+                                  "you to do its work yourself.")
+        generator = np.random.default_rng(43)
+        for rows in (40, 12, 200):
+            probs = generator.dirichlet(np.ones(3), size=rows)
+            labels = generator.integers(0, 3, size=rows)
+            verdict = five_most_confident_mistakes(my_mistakes(probs, labels), probs, labels)
+            if not verdict.passed:
+                return Feedback.wrong(f"On a table of {rows} rows the check chose: "
+                                      f"{verdict.message}")
+        my_mistakes = my_mistakes(np.asarray(test_probs), np.asarray(test_labels))
     probs, labels = np.asarray(test_probs), np.asarray(test_labels)
     try:
         chosen = [int(i) for i in np.asarray(my_mistakes).reshape(-1)]
@@ -168,3 +182,6 @@ def five_most_confident_mistakes(my_mistakes: Any, test_probs, test_labels):
                               f"five most confident have {np.round(expected, 3).tolist()}.")
     return Feedback.right("These are the mistakes the head was surest of: read them, they often "
                           "show sarcasm, mixed verdicts or labels that look wrong.")
+
+
+epoch_loss_over_every_example.kind = "judgement"  # a diagnosis; counted in the README

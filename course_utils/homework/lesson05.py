@@ -89,17 +89,17 @@ def lower_layers_frozen(layered_model, n_frozen, predicted_trainable_share, trai
                           "saves more than a layer does.")
 
 
-@exercise("05.2", lesson="05", names=["epoch_accuracy", "batch_accuracies", "batch_sizes"],
-          hint="An accuracy is correct examples / examples. What does a batch's accuracy tell "
-               "you about its number of correct examples, given its size?")
-def epoch_accuracy_weighted_by_batch_size(epoch_accuracy: Any, batch_accuracies, batch_sizes):
-    """An epoch's accuracy over examples, not the mean of per-batch accuracies."""
+ACCURACY_CASES = [([1.0, 0.5, 0.0], [4, 4, 2]), ([0.75, 1.0], [8, 1]),
+                  ([0.9, 0.8, 0.3, 0.6], [10, 10, 10, 3])]
+
+
+def _epoch_accuracy_number(value: Any, accuracies: list[float], sizes: list[int]) -> Feedback:
+    """Judge one epoch accuracy against the given batches."""
     try:
-        value = float(epoch_accuracy)
+        value = float(value)
     except (TypeError, ValueError):
         return Feedback.wrong(f"`epoch_accuracy` should be a number, not a "
-                              f"{type(epoch_accuracy).__name__}.")
-    accuracies, sizes = [float(a) for a in batch_accuracies], [int(n) for n in batch_sizes]
+                              f"{type(value).__name__}.")
     expected = sum(a * n for a, n in zip(accuracies, sizes)) / sum(sizes)
     per_batch_mean = sum(accuracies) / len(accuracies)
     if math.isclose(value, expected, abs_tol=1e-9):
@@ -110,7 +110,29 @@ def epoch_accuracy_weighted_by_batch_size(epoch_accuracy: Any, batch_accuracies,
                               "counts as much as a full one.")
     if math.isclose(value, 100 * expected, abs_tol=1e-7):
         return Feedback.wrong("That is a percentage: give the accuracy as a fraction in [0, 1].")
-    return Feedback.wrong(f"{value} is not the accuracy over all {sum(sizes)} examples.")
+    side = "too high" if value > expected else "too low"
+    return Feedback.wrong(f"{value:g} is {side} for the accuracy over all {sum(sizes)} examples.")
+
+
+@exercise("05.2", lesson="05", names=["epoch_accuracy", "batch_accuracies", "batch_sizes"],
+          hint="An accuracy is correct examples / examples. What does a batch's accuracy tell "
+               "you about its number of correct examples, given its size?")
+def epoch_accuracy_weighted_by_batch_size(epoch_accuracy: Any, batch_accuracies, batch_sizes):
+    """An epoch's accuracy over examples, not the mean of per-batch accuracies.
+
+    ``epoch_accuracy`` may be a function of (batch_accuracies, batch_sizes): it is then judged on
+    batches the check chooses, so that a copied accuracy cannot pass.
+    """
+    accuracies, sizes = [float(a) for a in batch_accuracies], [int(n) for n in batch_sizes]
+    if not callable(epoch_accuracy):
+        return _epoch_accuracy_number(epoch_accuracy, accuracies, sizes)
+    for case_accuracies, case_sizes in ACCURACY_CASES:
+        verdict = _epoch_accuracy_number(epoch_accuracy(list(case_accuracies), list(case_sizes)),
+                                         case_accuracies, case_sizes)
+        if not verdict.passed:
+            return Feedback.wrong(f"For batch accuracies {case_accuracies} and sizes "
+                                  f"{case_sizes}: {verdict.message}")
+    return _epoch_accuracy_number(epoch_accuracy(accuracies, sizes), accuracies, sizes)
 
 
 def _reference_factor(step: int, warmup_steps: int, total_steps: int) -> float:
@@ -121,9 +143,9 @@ def _reference_factor(step: int, warmup_steps: int, total_steps: int) -> float:
 
 
 @exercise("05.3", lesson="05", names=["warmup_linear"],
-          hint="Two straight lines: during warmup the factor grows in proportion to step (0 at "
-               "step 0, 1 at warmup_steps); after it, it shrinks in proportion to the steps left "
-               "until total_steps and never goes below 0. Mind warmup_steps = 0.")
+          hint="Plot the factor against the step, as the section 'Optimizer and learning-rate "
+               "schedule' does: where is it 0, where 1, and what happens past total_steps? Mind "
+               "warmup_steps = 0.")
 def linear_schedule_with_warmup(warmup_linear: Any):
     """A learning-rate factor rising from 0 to 1, then falling linearly to 0."""
     if not callable(warmup_linear):
@@ -145,14 +167,23 @@ def linear_schedule_with_warmup(warmup_linear: Any):
                 if step == 0 and math.isclose(got, 1.0):
                     return Feedback.wrong(f"{where}: there is no warmup; the factor must start "
                                           "at 0.")
-                return Feedback.wrong(f"{where}: during warmup the factor rises as "
-                                      "step / warmup_steps.")
+                side = "too large" if got > expected else "too small"
+                return Feedback.wrong(f"{where}: during warmup your factor is {side}; it should "
+                                      "reach 1 exactly at warmup_steps.")
             if step > total_steps:
                 return Feedback.wrong(f"{where}: after the last step the factor stays at 0, it "
                                       "must not become negative.")
             if math.isclose(got, 1.0):
                 return Feedback.wrong(f"{where}: after warmup the factor must fall linearly to 0 "
                                       "at total_steps.")
-            return Feedback.wrong(f"{where}: after warmup it falls as (total_steps - step) / "
-                                  "(total_steps - warmup_steps).")
+            side = "too large" if got > expected else "too small"
+            off = " (off by one step?)" if any(
+                math.isclose(got, _reference_factor(step + d, warmup_steps, total_steps),
+                             abs_tol=1e-6) for d in (-1, 1)) else ""
+            return Feedback.wrong(f"{where}: after warmup your factor is {side}{off}; it should "
+                                  "fall in a straight line from 1 at warmup_steps to 0 at "
+                                  "total_steps.")
     return Feedback.right("Your schedule matches get_linear_schedule_with_warmup at every step.")
+
+
+lower_layers_frozen.kind = "judgement"  # predict, then count; counted in the README

@@ -15,6 +15,7 @@ import torch
 from ..tagging import align_labels, encode_lines, first_letter_id
 from ..training import IGNORE_INDEX
 from .core import Feedback, exercise
+from .lesson03 import borrowed_helper
 
 LETTER_CASES = ["whale", "Ahab", "Queequeg", "xebec", "Yonder", "zounds", "Vast", "ocean", "'tis",
                 "42", ",", "-", "Moby", "", "white", "ZEAL"]
@@ -46,6 +47,10 @@ def _call(function: Any, *args) -> tuple[Any, str | None]:
                "word has no first letter; the source's alphabet forgot four letters.")
 def first_letter_label_matches(first_letter_label):
     """Label a word with the id of its first letter (1..26), or 0."""
+    helper = borrowed_helper(first_letter_label, ("first_letter_id", "first_letter_labels"))
+    if helper:
+        return Feedback.wrong(f"first_letter_label is (or calls) the course's `{helper}`: no "
+                              "helper allowed here, write the lookup yourself.")
     for word in LETTER_CASES:
         got, problem = _call(first_letter_label, word)
         if problem:
@@ -68,15 +73,15 @@ def first_letter_label_matches(first_letter_label):
             if got == expected - 1:
                 return Feedback.wrong(f"first_letter_label({word!r}) is {got}, one too small: "
                                       "id 0 is for non-letters, so 'a' is 1 and 'z' is 26.")
-            return Feedback.wrong(f"first_letter_label({word!r}) is {got}; expected {expected}.")
+            side = "too large" if got > expected else "too small"
+            return Feedback.wrong(f"first_letter_label({word!r}) is {got}, {side}.")
     return Feedback.right(f"All {len(LETTER_CASES)} words labelled correctly, w-z and capitals "
                           "included.")
 
 
 @exercise("06.2", lesson="06", names=["align_first_subword"],
-          hint="Walk through word_ids keeping the previous token's word id: a piece starts a "
-               "new word exactly when its word id differs from the previous one. The table in "
-               "section 3 shows both schemes on one sentence.")
+          hint="The table in section 3 shows both schemes on one sentence: look at the tokens "
+               "that get -100 under 'first' and ask what word_ids tells you about each of them.")
 def first_subword_alignment_matches(align_first_subword):
     """Give each word's label to its first subword only, -100 to the others and to specials."""
     for word_ids, word_labels in ALIGN_CASES:
@@ -106,8 +111,9 @@ def first_subword_alignment_matches(align_first_subword):
             return Feedback.wrong(f"For word_ids={word_ids} the special tokens (word id None) got "
                                   f"{[got[i] for i in specials]}: this lesson labels them "
                                   f"{special_label}.")
+        differ = [i for i, (a, b) in enumerate(zip(got, expected)) if a != b]
         return Feedback.wrong(f"For word_ids={word_ids} and word_labels={word_labels} you "
-                              f"returned {got}; expected {expected}.")
+                              f"returned {got}: the labels at positions {differ} are wrong.")
     return Feedback.right("Each word's label sits on its first subword; later subwords carry "
                           "-100, which the loss and the accuracy skip.")
 
@@ -169,3 +175,6 @@ def every_versus_first_scheme(tokenizer, scheme_lines, labelled_tokens, extra_sh
                           "word, so 'every' weighs rare, long words more in the loss and the "
                           "token accuracy. Which wins on accuracy is what the lesson's scheme "
                           "parameter lets you measure.")
+
+
+every_versus_first_scheme.kind = "judgement"  # counted in the README

@@ -160,3 +160,37 @@ def test_04_3_reversed_order_and_wrong_count_fail():
     short = evaluate("04.3", {"my_mistakes": answer[:3], "test_probs": probs,
                               "test_labels": labels})
     assert not short.passed and "exactly 5" in short.message
+
+
+def test_a_shortcut_submission_must_fail_043_the_imported_most_confident_mistakes():
+    import numpy as np
+
+    from course_utils.metrics import most_confident_mistakes
+
+    probs = np.random.default_rng(0).dirichlet(np.ones(3), size=30)
+    labels = np.random.default_rng(1).integers(0, 3, size=30)
+
+    def borrowed(test_probs, test_labels):
+        return most_confident_mistakes([""] * len(test_labels), test_labels, test_probs)
+
+    verdict = evaluate("04.3", {"my_mistakes": borrowed, "test_probs": probs,
+                                "test_labels": labels})
+    assert not verdict.passed and "`most_confident_mistakes`" in verdict.message
+
+
+def test_043_a_function_answer_is_judged_on_tables_the_check_chooses():
+    import numpy as np
+    probs = np.random.default_rng(0).dirichlet(np.ones(3), size=30)
+    labels = np.random.default_rng(1).integers(0, 3, size=30)
+
+    def mine(test_probs, test_labels):
+        predicted = test_probs.argmax(axis=1)
+        confidence = test_probs.max(axis=1)
+        rows = np.flatnonzero(predicted != test_labels)
+        return rows[np.argsort(-confidence[rows], kind="stable")[:5]].tolist()
+
+    space = {"test_probs": probs, "test_labels": labels}
+    assert evaluate("04.3", {**space, "my_mistakes": mine}).passed
+    fixed = mine(probs, labels)
+    verdict = evaluate("04.3", {**space, "my_mistakes": lambda p, l: fixed})
+    assert not verdict.passed and "the check chose" in verdict.message

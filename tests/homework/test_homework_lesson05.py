@@ -113,3 +113,27 @@ def test_05_3_negative_after_the_end_fails():
     verdict = evaluate("05.3", {"warmup_linear": lambda s, w, t: (s / max(1, w) if s < w
                                                                   else (t - s) / (t - w))})
     assert not verdict.passed and "must not become negative" in verdict.message
+
+
+def test_a_shortcut_submission_must_fail_052_a_copied_accuracy_as_a_function():
+    accuracies, sizes = [0.8, 0.9, 0.5], [100, 100, 37]
+    finetune_accuracy = sum(a * n for a, n in zip(accuracies, sizes)) / sum(sizes)
+    space = {"batch_accuracies": accuracies, "batch_sizes": sizes}
+    verdict = evaluate("05.2", {**space, "epoch_accuracy": lambda a, n: finetune_accuracy})
+    assert not verdict.passed and "For batch accuracies" in verdict.message
+    weighted = evaluate("05.2", {**space, "epoch_accuracy": lambda a, n: sum(
+        x * k for x, k in zip(a, n)) / sum(n)})
+    assert weighted.passed, weighted.message
+    mean = evaluate("05.2", {**space, "epoch_accuracy": lambda a, n: sum(a) / len(a)})
+    assert not mean.passed and "mean of the batch accuracies" in mean.message
+
+
+def test_053_feedback_describes_the_value_never_the_formula():
+    def late(step, warmup_steps, total_steps):
+        if step < warmup_steps:
+            return step / max(1, warmup_steps)
+        return max(0.0, (total_steps - step + 1) / max(1, total_steps - warmup_steps))
+
+    verdict = evaluate("05.3", {"warmup_linear": late})
+    assert not verdict.passed and "too large" in verdict.message
+    assert "(total_steps - step)" not in verdict.message

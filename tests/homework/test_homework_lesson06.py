@@ -145,3 +145,16 @@ def test_06_3_extra_share_with_the_usual_mistakes_gets_specific_feedback(tokeniz
                          ("a lot", "should be a number")]:
         verdict = answer_063(tokenizer, SCHEME_LINES, counts, wrong)
         assert not verdict.passed and words in verdict.message, (words, verdict.message)
+
+
+def test_a_shortcut_submission_must_fail_061_the_imported_first_letter_id():
+    from course_utils.tagging import first_letter_id
+
+    verdict = evaluate("06.1", {"first_letter_label": first_letter_id})
+    assert not verdict.passed and "`first_letter_id`" in verdict.message
+
+    def wrapper(word):
+        return first_letter_id(word)
+
+    verdict = evaluate("06.1", {"first_letter_label": wrapper})
+    assert not verdict.passed and "no helper allowed" in verdict.message
