@@ -111,9 +111,10 @@ def problems(case: Case, metrics_04: dict, metrics_05: dict) -> list[str]:
     """Return what is wrong with one case's results (empty: fine-tuning held its own, honestly).
 
     Fine-tuned >= frozen head - the half-width of the frozen head's 95% interval; both above the
-    majority class; lesson 05 read lesson 04's result and printed the verdict its numbers give.
+    majority class; lesson 05 read lesson 04's result and printed the verdict its numbers give
+    (McNemar's exact test on the recorded texts only one of the two models gets right).
     """
-    from course_utils.metrics import compare, wilson_interval
+    from course_utils.metrics import wilson_interval
 
     found = []
     n_test, tuned = metrics_05["n_test"], metrics_05["finetune_accuracy"]
@@ -127,11 +128,37 @@ def problems(case: Case, metrics_04: dict, metrics_05: dict) -> list[str]:
     for name, accuracy in (("fine-tuned", tuned), ("frozen head", frozen)):
         if accuracy <= majority:
             found.append(f"{name} {accuracy:.3f} does not beat the majority class {majority:.3f}")
-    verdict = compare(tuned, frozen, n_test)
-    if metrics_05.get("finetune_vs_frozen") != verdict:
-        found.append(f"lesson 05 printed {metrics_05.get('finetune_vs_frozen')!r}, its numbers "
-                     f"say {verdict!r}")
+    found += verdict_problems(metrics_05, n_test, tuned, frozen)
     return [f"{case.name}: {problem}" for problem in found]
+
+
+def paired_verdict(only_a_right: int, only_b_right: int, alpha: float = 0.05) -> str:
+    """Return "better", "worse" or "tie" for A against B from McNemar's exact test's counts."""
+    from scipy.stats import binomtest
+
+    discordant = only_a_right + only_b_right
+    p_value = binomtest(only_a_right, discordant, 0.5).pvalue if discordant else 1.0
+    if p_value >= alpha:
+        return "tie"
+    return "better" if only_a_right > only_b_right else "worse"
+
+
+def verdict_problems(metrics_05: dict, n_test: int, tuned: float, frozen: float) -> list[str]:
+    """Return how lesson 05's fine-tuned-vs-frozen verdict disagrees with its recorded counts."""
+    counts = metrics_05.get("finetune_vs_frozen_counts")
+    printed = metrics_05.get("finetune_vs_frozen")
+    if not counts:
+        return [f"lesson 05 recorded no paired counts (printed {printed!r})"]
+    only_tuned, only_frozen = counts["only_finetuned_right"], counts["only_frozen_right"]
+    found = []
+    if abs((only_tuned - only_frozen) / n_test - (tuned - frozen)) > 1e-3:
+        found.append(f"lesson 05's counts ({only_tuned} texts only the fine-tune gets right, "
+                     f"{only_frozen} only the frozen head) do not give its accuracies "
+                     f"{tuned:.4f} and {frozen:.4f}")
+    verdict = paired_verdict(only_tuned, only_frozen)
+    if printed != verdict:
+        found.append(f"lesson 05 printed {printed!r}, its numbers say {verdict!r}")
+    return found
 
 
 def summary_row(case: Case, frame: pd.DataFrame, metrics_04: dict, metrics_05: dict) -> dict:

@@ -5,12 +5,17 @@ class, long texts): tests/test_csv_suite.py, with lesson 05.
 Default-run bands come from the committed notebook's recorded values (in the comments): 2,551 test
 texts give a 95% half-width of about 1.6 points, so accuracies get +/- 3 points; timings get
 generous ceilings, and the cache speed-up a floor (a cache that does not skip the encoder gives
-about 1). A head that learns nothing scores about 0.58 (the majority class).
+about 1). A head that learns nothing scores about 0.58 (the majority class). Verdicts between two
+models come from McNemar's exact test on the texts only one of them gets right, and must follow
+from the counts the lesson recorded.
 """
 
 from __future__ import annotations
 
 import pytest
+from scipy.stats import binomtest
+
+from course_utils.metrics import VERDICTS
 
 pytestmark = pytest.mark.notebook
 
@@ -26,6 +31,20 @@ def test_lesson_04_default_run_meets_its_bands(default_run):
     assert metrics["cache_speedup"] >= 2.5                   # recorded: 6.8
     assert 0 < metrics["feature_seconds"] < 600              # recorded: 53.5 (2-core CPU)
     assert 0 < metrics["head_train_seconds"] < 300           # recorded: 10.29
+
+
+def test_lesson_04_verdicts_follow_the_paired_counts(default_run):
+    metrics = default_run("04")
+    assert metrics["head_vs_tfidf"] in VERDICTS and metrics["head_vs_logreg"] in VERDICTS
+    ensemble = metrics["ensemble_vs_better"]
+    only_ensemble, only_better = ensemble["only_ensemble_right"], ensemble["only_better_right"]
+    # the counts are those of the ensemble and the better single model on the 2,551 test texts
+    better = max(metrics["frozen_head_accuracy"], metrics["tfidf_accuracy"])
+    assert (only_ensemble - only_better) / 2551 == pytest.approx(
+        metrics["ensemble_accuracy"] - better, abs=1e-3)
+    p = binomtest(only_ensemble, only_ensemble + only_better).pvalue
+    assert ensemble["verdict"] == ("tie" if p >= 0.05 else
+                                   "better" if only_ensemble > only_better else "worse")
 
 
 def test_lesson_04_rerun_reads_every_feature_from_the_disk_cache(run_lesson, tmp_path):

@@ -2,10 +2,12 @@
 other labelling scheme ("first" subword only) on fewer lines and steps.
 
 Default-run bands come from the committed notebook's recorded values (in the comments), +/- 3
-points for accuracies (thousands of test tokens), a generous ceiling for the training time.
+points for accuracies (thousands of test tokens), a generous ceiling for the training time. The
+"every" vs "first" verdict comes from McNemar's exact test on the words only one head gets right.
 """
 
 import pytest
+from scipy.stats import binomtest
 
 pytestmark = pytest.mark.notebook
 
@@ -18,6 +20,18 @@ def test_lesson_06_default_run_meets_its_bands(default_run):
     assert 0.68 <= metrics["tagging_frozen_accuracy"] <= 0.75       # recorded: 0.7169
     assert 0.92 <= metrics["tagging_accuracy"] <= 0.99              # recorded: 0.9555
     assert 0 < metrics["tagging_train_seconds"] < 900               # recorded: 79.15 (quiet CPU)
+
+
+def test_lesson_06_scheme_verdict_follows_the_paired_counts(default_run):
+    metrics = default_run("06")
+    schemes = metrics["tagging_scheme_verdict"]
+    only_every, only_first = schemes["only_every_right"], schemes["only_first_right"]
+    p = binomtest(only_every, only_every + only_first).pvalue
+    assert schemes["verdict"] == ("tie" if p >= 0.05 else
+                                  "better" if only_every > only_first else "worse")
+    every, first = (metrics[f"tagging_scheme_{name}_word_accuracy"] for name in ("every", "first"))
+    if every != first:                           # recorded with 4 digits: a 1-word gap can vanish
+        assert (every > first) == (only_every > only_first)
 
 
 def test_lesson_06_first_subword_scheme_beats_the_majority_baseline(run_lesson):
