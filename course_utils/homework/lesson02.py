@@ -1,4 +1,4 @@
-"""Checks for lesson 02: score a masked word, the masked-LM loss as a function, predict the masking."""
+"""Checks for lesson 02: score a masked word, the masked-LM loss as a function, predict masking."""
 
 from __future__ import annotations
 
@@ -48,7 +48,8 @@ def masked_word_rank(masked_sentence, target_word, target_rank, model, tokenizer
                               "at 1 for the top guess (did you count from 0?).")
     if target_rank != expected:
         return Feedback.wrong(f"target_rank is {target_rank}, but {target_word!r} is guess number "
-                              f"{expected} of the model in its current state (call model.eval()).")
+                              f"{expected} of the model in its current state (in evaluation mode, "
+                              "as section 2 scores it).")
     return Feedback.right(f"target_rank matches the model's ranking of {target_word!r} among all "
                           f"{scores.numel():,} tokens.")
 
@@ -86,7 +87,8 @@ def masked_loss_by_hand(masked_lm_loss):
                               f"{type(masked_lm_loss).__name__}.")
     for logits, labels in _loss_cases():
         chosen = labels != -100
-        expected = torch.nn.functional.cross_entropy(logits.flatten(0, 1), labels.flatten()).item()
+        expected = torch.nn.functional.cross_entropy(logits.flatten(0, 1),
+                                                   labels.flatten()).item()
         got = _as_float(masked_lm_loss(logits.clone(), labels.clone()))
         shape = f"logits of shape {tuple(logits.shape)} with {int(chosen.sum())} masked positions"
         if got is None:

@@ -163,8 +163,8 @@ def every_versus_first_scheme(tokenizer, scheme_lines, labelled_tokens, extra_sh
                               f"{type(extra_share).__name__}.")
     if abs(value - extra) > 1e-6:
         if abs(value - (extra + 1)) <= 1e-6:
-            return Feedback.wrong("extra_share is the ratio every / first; give how much more, "
-                                  "relative to 'first' (0.1 means 10% more).")
+            return Feedback.wrong("extra_share is 1 too large: that is the ratio of the two "
+                                  "counts, not how much more 'every' labels (0.1 means 10% more).")
         if abs(value - 100 * extra) <= 1e-4:
             return Feedback.wrong("extra_share is a percentage; give a fraction (0.1 for 10%).")
         return Feedback.wrong(f"extra_share = {value:.4f} does not follow from your counts "

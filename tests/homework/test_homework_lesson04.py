@@ -192,5 +192,5 @@ def test_043_a_function_answer_is_judged_on_tables_the_check_chooses():
     space = {"test_probs": probs, "test_labels": labels}
     assert evaluate("04.3", {**space, "my_mistakes": mine}).passed
     fixed = mine(probs, labels)
-    verdict = evaluate("04.3", {**space, "my_mistakes": lambda p, l: fixed})
+    verdict = evaluate("04.3", {**space, "my_mistakes": lambda probs_, labels_: fixed})
     assert not verdict.passed and "the check chose" in verdict.message
