@@ -140,21 +140,37 @@ def head_with_hidden_layer_and_dropout(my_head, head_input_size, num_labels):
           hint="Section 9 reads the head's most confident mistakes: what is a row's "
                "prediction, and how sure was the head of it? Mind the direction NumPy sorts in.")
 def five_most_confident_mistakes(my_mistakes: Any, test_probs, test_labels):
-    """The five test rows the head got wrong with the highest confidence."""
-    if callable(my_mistakes):  # my_mistakes(probs, labels): judged on tables the check chooses
-        helper = borrowed_helper(my_mistakes, ("most_confident_mistakes",))
-        if helper:
-            return Feedback.wrong(f"my_mistakes uses the course's `{helper}`: this exercise asks "
-                                  "you to do its work yourself.")
-        generator = np.random.default_rng(43)
-        for rows in (40, 12, 200):
-            probs = generator.dirichlet(np.ones(3), size=rows)
-            labels = generator.integers(0, 3, size=rows)
-            verdict = five_most_confident_mistakes(my_mistakes(probs, labels), probs, labels)
-            if not verdict.passed:
-                return Feedback.wrong(f"On a table of {rows} rows the check chose: "
-                                      f"{verdict.message}")
-        my_mistakes = my_mistakes(np.asarray(test_probs), np.asarray(test_labels))
+    """The five test rows the head got wrong with the highest confidence.
+
+    ``my_mistakes`` is a function of (probs, labels), judged on tables the check chooses, so that
+    a copied list of rows cannot pass.
+    """
+    if not callable(my_mistakes):
+        return Feedback.wrong("`my_mistakes` should be a function of (test_probs, test_labels) "
+                              "that returns the rows: the check calls it on tables of its own.")
+    return _judged_function(my_mistakes, test_probs, test_labels)
+
+
+def _judged_function(my_mistakes, test_probs, test_labels) -> Feedback:
+    """Judge the function ``my_mistakes`` on the check's tables, then on the test set."""
+    helper = borrowed_helper(my_mistakes, ("most_confident_mistakes",))
+    if helper:
+        return Feedback.wrong(f"my_mistakes uses the course's `{helper}`: this exercise asks "
+                              "you to do its work yourself.")
+    generator = np.random.default_rng(43)
+    for rows in (40, 12, 200):
+        probs = generator.dirichlet(np.ones(3), size=rows)
+        labels = generator.integers(0, 3, size=rows)
+        verdict = _judged_rows(my_mistakes(probs, labels), probs, labels)
+        if not verdict.passed:
+            return Feedback.wrong(f"On a table of {rows} rows the check chose: "
+                                  f"{verdict.message}")
+    return _judged_rows(my_mistakes(np.asarray(test_probs), np.asarray(test_labels)),
+                        test_probs, test_labels)
+
+
+def _judged_rows(my_mistakes: Any, test_probs, test_labels) -> Feedback:
+    """Judge a list of rows against the five most confident mistakes of ``test_probs``."""
     probs, labels = np.asarray(test_probs), np.asarray(test_labels)
     try:
         chosen = [int(i) for i in np.asarray(my_mistakes).reshape(-1)]

@@ -120,12 +120,14 @@ def _epoch_accuracy_number(value: Any, accuracies: list[float], sizes: list[int]
 def epoch_accuracy_weighted_by_batch_size(epoch_accuracy: Any, batch_accuracies, batch_sizes):
     """An epoch's accuracy over examples, not the mean of per-batch accuracies.
 
-    ``epoch_accuracy`` may be a function of (batch_accuracies, batch_sizes): it is then judged on
-    batches the check chooses, so that a copied accuracy cannot pass.
+    ``epoch_accuracy`` is a function of (batch_accuracies, batch_sizes), judged on batches the
+    check chooses, so that a copied accuracy cannot pass.
     """
     accuracies, sizes = [float(a) for a in batch_accuracies], [int(n) for n in batch_sizes]
     if not callable(epoch_accuracy):
-        return _epoch_accuracy_number(epoch_accuracy, accuracies, sizes)
+        return Feedback.wrong("`epoch_accuracy` should be a function of (batch_accuracies, "
+                              "batch_sizes): the check calls it on batches of its own, so a "
+                              "number copied from elsewhere cannot pass.")
     for case_accuracies, case_sizes in ACCURACY_CASES:
         verdict = _epoch_accuracy_number(epoch_accuracy(list(case_accuracies), list(case_sizes)),
                                          case_accuracies, case_sizes)

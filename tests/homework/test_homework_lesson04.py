@@ -139,26 +139,31 @@ def _reference_mistakes(probs, labels):
 
 def test_04_3_reference_passes():
     probs, labels = _probs_and_labels()
-    namespace = {"my_mistakes": _reference_mistakes(probs, labels), "test_probs": probs,
-                 "test_labels": labels}
+    namespace = {"my_mistakes": _reference_mistakes, "test_probs": probs, "test_labels": labels}
     assert evaluate("04.3", namespace).passed
+
+
+def test_a_shortcut_submission_must_fail_043_a_copied_list_of_rows():
+    probs, labels = _probs_and_labels()
+    copied = _reference_mistakes(probs, labels)       # the right rows, but no work to check
+    verdict = evaluate("04.3", {"my_mistakes": copied, "test_probs": probs, "test_labels": labels})
+    assert not verdict.passed and "should be a function" in verdict.message
 
 
 def test_04_3_most_confident_predictions_including_right_ones_fail():
     probs, labels = _probs_and_labels()
-    surest = np.argsort(-probs.max(1))[:5].tolist()
+    surest = lambda p, y: np.argsort(-p.max(1))[:5].tolist()  # noqa: E731
     verdict = evaluate("04.3", {"my_mistakes": surest, "test_probs": probs, "test_labels": labels})
     assert not verdict.passed and "predicted correctly" in verdict.message
 
 
 def test_04_3_reversed_order_and_wrong_count_fail():
     probs, labels = _probs_and_labels()
-    answer = _reference_mistakes(probs, labels)
-    reversed_ = evaluate("04.3", {"my_mistakes": answer[::-1], "test_probs": probs,
-                                  "test_labels": labels})
+    reversed_ = evaluate("04.3", {"my_mistakes": lambda p, y: _reference_mistakes(p, y)[::-1],
+                                  "test_probs": probs, "test_labels": labels})
     assert not reversed_.passed and "wrong order" in reversed_.message
-    short = evaluate("04.3", {"my_mistakes": answer[:3], "test_probs": probs,
-                              "test_labels": labels})
+    short = evaluate("04.3", {"my_mistakes": lambda p, y: _reference_mistakes(p, y)[:3],
+                              "test_probs": probs, "test_labels": labels})
     assert not short.passed and "exactly 5" in short.message
 
 

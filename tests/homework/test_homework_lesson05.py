@@ -75,18 +75,26 @@ def test_05_1_shares_with_the_usual_mistakes_get_specific_feedback():
 
 def test_05_2_weighted_accuracy_passes_and_per_batch_mean_fails():
     accuracies, sizes = [0.9, 0.8, 0.5], [100, 100, 2]
-    right = (90 + 80 + 1) / 202
-    assert evaluate("05.2", {"epoch_accuracy": right, "batch_accuracies": accuracies,
-                             "batch_sizes": sizes}).passed
-    verdict = evaluate("05.2", {"epoch_accuracy": sum(accuracies) / 3,
-                                "batch_accuracies": accuracies, "batch_sizes": sizes})
+    space = {"batch_accuracies": accuracies, "batch_sizes": sizes}
+
+    def weighted(a, n):
+        return sum(x * k for x, k in zip(a, n)) / sum(n)
+
+    assert evaluate("05.2", {**space, "epoch_accuracy": weighted}).passed
+    verdict = evaluate("05.2", {**space, "epoch_accuracy": lambda a, n: sum(a) / len(a)})
     assert not verdict.passed and "mean of the batch accuracies" in verdict.message
-    verdict = evaluate("05.2", {"epoch_accuracy": 100 * right, "batch_accuracies": accuracies,
-                                "batch_sizes": sizes})
+    verdict = evaluate("05.2", {**space, "epoch_accuracy": lambda a, n: 100 * weighted(a, n)})
     assert not verdict.passed and "percentage" in verdict.message
-    verdict = evaluate("05.2", {"epoch_accuracy": "high", "batch_accuracies": accuracies,
-                                "batch_sizes": sizes})
+    verdict = evaluate("05.2", {**space, "epoch_accuracy": lambda a, n: "high"})
     assert not verdict.passed and "should be a number" in verdict.message
+
+
+def test_a_shortcut_submission_must_fail_052_a_copied_number():
+    accuracies, sizes = [0.9, 0.8, 0.5], [100, 100, 2]
+    right = (90 + 80 + 1) / 202                     # the right value, copied, not computed
+    verdict = evaluate("05.2", {"epoch_accuracy": right, "batch_accuracies": accuracies,
+                                "batch_sizes": sizes})
+    assert not verdict.passed and "should be a function" in verdict.message
 
 
 def reference_warmup_linear(step, warmup_steps, total_steps):
