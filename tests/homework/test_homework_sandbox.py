@@ -45,12 +45,12 @@ def test_an_infinite_loop_times_out_and_the_others_still_grade(bwrap, tmp_path):
     submit(folder, "99_loop.ipynb", "while True:\n    pass")
     submit(folder, "99_fine.ipynb")
     start = time.perf_counter()
-    grades = {g.submission: g for g in grade_submissions(folder, tmp_path / "out", timeout=60,
+    grades = {g.submission: g for g in grade_submissions(folder, tmp_path / "out", timeout=90,
                                                           workers=2)}
-    assert time.perf_counter() - start < 60 + 30  # one deadline: run and checks together
+    assert time.perf_counter() - start < 90 + 30  # one deadline: run and checks together
     loop = grades["99_loop.ipynb"]
     assert (loop.status, loop.scores) == ("timeout", {"99.1": 1, "99.2": 0, "99.3": 0})
-    assert "time limit of 60 s" in loop.note
+    assert "time limit of 90 s" in loop.note
     assert loop.feedback["99.2"] == "not reached before the time limit"
     assert (grades["99_fine.ipynb"].status, grades["99_fine.ipynb"].total) == ("ok", 4)
 
