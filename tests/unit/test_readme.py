@@ -1,4 +1,4 @@
-"""The README's measured sections are the ones the committed notebooks and `make notebooks` wrote."""
+"""The README's measured sections are the ones the committed notebooks and make notebooks wrote."""
 
 import json
 from pathlib import Path
@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_readme_generated_sections_match_the_committed_notebooks():
     text = (ROOT / "README.md").read_text()
-    assert "<!-- generated: lesson-metrics -->" in text and "<!-- generated: lesson-times -->" in text
+    assert "<!-- generated: lesson-metrics -->" in text
+    assert "<!-- generated: lesson-times -->" in text
     assert readme.stale_sections(ROOT / "README.md") == [], \
         "run `.venv/bin/python -m course_utils readme` (make notebooks does it)"
 
