@@ -200,8 +200,13 @@ from course_utils.homework import check
 
 class Tokenizer:
     pad_token_id, all_special_tokens = 0, []
-    def __call__(self, texts, **options):
-        return {"input_ids": [[7] for _ in texts], "attention_mask": [[1] for _ in texts]}
+    def __call__(self, text, text_pair=None, **options):
+        if isinstance(text, list):
+            return {"input_ids": [[7] for _ in text], "attention_mask": [[1] for _ in text]}
+        if text_pair is None:
+            return {"input_ids": [5], "token_type_ids": [0], "attention_mask": [1]}
+        return {"input_ids": [len(text), len(text_pair), 9], "token_type_ids": [0, 0, 1],
+                "attention_mask": [1, 1, 1]}
     def batch_decode(self, rows, **options):
         return ["junk"] * len(rows)
 
@@ -209,8 +214,9 @@ tokenizer = Tokenizer()
 exercise_texts = ["What a wonderful, warm film!", "Too long."]
 decoded_texts = ["junk", "junk"]
 check("01.1")
-two_reviews = ["A warm film.", "Too long, and then some."]
-review_batch = {"input_ids": torch.tensor([[7], [7]]), "attention_mask": torch.tensor([[1], [1]])}
+pair_question, pair_passage = "Is the film warm?", "What a wonderful, warm film!"
+pair_batch = tokenizer(pair_question, pair_passage)
+segment_b_start = 2
 check("01.2")
 """
 
@@ -224,8 +230,9 @@ exercise_texts = ["What a wonderful, warm film!", "Too long."]
 decoded_texts = tokenizer.batch_decode(tokenizer(exercise_texts, padding=True)["input_ids"],
                                        skip_special_tokens=True)
 check("01.1")
-two_reviews = ["A warm film.", "Too long, and then some."]
-review_batch = tokenizer(two_reviews, padding=True, return_tensors="pt")
+pair_question, pair_passage = "Is the film warm?", "What a wonderful, warm film!"
+pair_batch = tokenizer(pair_question, pair_passage)
+segment_b_start = pair_batch["token_type_ids"].index(1)
 check("01.2")
 """
 
@@ -416,7 +423,8 @@ def test_forged_answer_files_and_pickles_score_nothing_and_run_nothing(batch):
 def test_a_fake_tokenizer_is_replaced_by_the_courses_own(batch):
     grade = batch["grades"]["01_fake_tokenizer.ipynb"]
     assert grade.scores == {"01.1": 0, "01.2": 0, "01.3": 0}
-    assert "[PASSED] Exercise 01.1" in executed_text(batch, "01_fake_tokenizer.ipynb")  # it tried
+    fake = executed_text(batch, "01_fake_tokenizer.ipynb")
+    assert "[PASSED] Exercise 01.1" in fake and "[PASSED] Exercise 01.2" in fake  # it fooled check
     assert "junk" in grade.feedback["01.1"]
 
 
