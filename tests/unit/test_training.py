@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
@@ -250,12 +255,24 @@ def test_ignore_index_is_what_cross_entropy_skips():
     assert training.IGNORE_INDEX == nn.CrossEntropyLoss().ignore_index == -100
 
 
-def test_progress_bar_redraws_at_its_interval_not_at_every_batch(capsys, monkeypatch):
-    """A forced redraw per batch stored hundreds of lines, each with a stale '0/N' count."""
-    monkeypatch.setenv("TQDM_MININTERVAL", "60")
-    model = tiny_bert()
-    optimizer = training.make_optimizer(model, lr=3e-3)
-    training.train_one_epoch(model, toy_batches(n_batches=20), optimizer, progress=True)
-    stored = capsys.readouterr().err
+@pytest.mark.kernel
+def test_progress_bar_redraws_at_its_interval_not_at_every_batch():
+    """A forced redraw per batch stored hundreds of lines, each with a stale '0/N' count.
+
+    tqdm reads TQDM_* variables when it is imported, as in a batch run's kernel, whose
+    environment sets them before it starts: so the loop runs in a fresh process here.
+    """
+    script = (
+        "import sys, torch\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from test_training import tiny_bert, toy_batches\n"
+        "from course_utils import training\n"
+        "model = tiny_bert()\n"
+        "optimizer = training.make_optimizer(model, lr=3e-3)\n"
+        "training.train_one_epoch(model, toy_batches(n_batches=20), optimizer, progress=True)\n")
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         env={**os.environ, "TQDM_MININTERVAL": "60"}, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    stored = run.stderr
     assert stored.count("loss=") <= 2
     assert "0/20" in stored and "it/s, loss=" not in stored.split("0/20", 1)[1].split("\r")[0]
