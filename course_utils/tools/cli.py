@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -99,7 +100,9 @@ def _notebooks_command(args: argparse.Namespace) -> int:
         print(f"{r.name:<28} {r.status:<7} {r.seconds:7.1f} s  {r.error or ''}")
     timed = {r.name[:2]: r.seconds for r in results if r.status == "ok"}
     if timed:
-        readme.write_times(timed, machine_report())
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        readme.write_times(timed, f"{machine_report()}; load average {load:.1f} when the run "
+                                  "ended (above the core count: other work shared the CPU)")
         readme.update_readme(runner.course_folder(".") / "README.md")
     return 1 if any(r.status != "ok" for r in results) else 0
 
