@@ -24,6 +24,7 @@ to run unless told ``sandbox=False``). Example::
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import os
@@ -41,6 +42,7 @@ WORK = "/grading/work"          # the sandbox's work folder and HOME (a tmpfs)
 SANDBOX_UID = 65534
 POLL_SECONDS = 0.1
 GRACE_SECONDS = 5.0             # how long a stopped run's worker gets to hand back its result
+PSS_PROCESSES = 16              # above this many processes, memory is their RSS (PSS is slow)
 MB = 1024 * 1024
 SANDBOXED_ENV = "COURSE_GRADING_SANDBOXED"   # set in a sandbox: RLIMIT_NPROC binds its user only
 DENIED_CALLS = ("mount", "umount2", "setns", "unshare", "ptrace", "bpf", "keyctl", "add_key",
@@ -75,7 +77,8 @@ class Started:
     result_overflow: bool = False
     stderr: bytearray = field(default_factory=bytearray)
     child_pid: int | None = None      # the sandbox's first process, as the host numbers it
-    cgroup: Path | None = None        # its pids cgroup (root), where the kernel counts its tasks
+    cgroups: list[Path] = field(default_factory=list)  # root: where the kernel counts its tasks
+                                                       # (pids) and its memory, tmpfs included
     threads: list[threading.Thread] = field(default_factory=list)
     cleanup: list = field(default_factory=list)
 
@@ -248,70 +251,87 @@ def _feed(handle, data: bytes) -> None:
         handle.close()
 
 
-def _own_cgroup_folders() -> list[Path]:
-    """Return where this process could make a child pids cgroup (v1 pids, or v2), if anywhere."""
-    folders = []
+def _own_cgroup_folders() -> list[tuple[str, Path]]:
+    """Return (controller, folder) where this process could make child cgroups: v1 pids and
+    memory, or the v2 hierarchy ("unified")."""
     try:
         lines = Path("/proc/self/cgroup").read_text().splitlines()
     except OSError:
         return []
+    folders = []
     for line in lines:
         _, controllers, path = line.split(":", 2)
-        if "pids" in controllers.split(","):
-            folders.append(Path("/sys/fs/cgroup/pids") / path.lstrip("/"))
-        elif controllers == "":
-            folders.append(Path("/sys/fs/cgroup") / path.lstrip("/"))
+        for name in ("pids", "memory"):
+            if name in controllers.split(","):
+                folders.append((name, Path("/sys/fs/cgroup") / name / path.lstrip("/")))
+        if controllers == "" and Path("/sys/fs/cgroup/cgroup.controllers").exists():
+            folders.append(("unified", Path("/sys/fs/cgroup") / path.lstrip("/")))
     return folders
 
 
-def pids_cgroup(limit: int) -> Path | None:
-    """Return a new pids cgroup with ``pids.max = limit``; None where none can be made.
+def sandbox_cgroups(limit: int) -> list[Path]:
+    """Return new cgroups for one sandbox: ``pids.max = limit``, and memory accounting.
 
     As root the kernel does not apply ``RLIMIT_NPROC`` to the sandbox (its processes keep the
-    grader's uid 0 outside), so a cgroup is what bounds a fork bomb there.
+    grader's uid 0 outside), so a pids cgroup is what bounds a fork bomb there; a memory cgroup
+    counts each page once (a forked child's shared pages, tmpfs files). Empty where the grader
+    may make none (not root, or no writable hierarchy): then the limits are RLIMIT_NPROC and
+    the processes' resident memory plus their tmpfs mounts.
     """
     import uuid
 
-    for parent in _own_cgroup_folders():
+    made = []
+    for controller, parent in _own_cgroup_folders():
         folder = parent / f"course-grading-{uuid.uuid4().hex[:12]}"
         try:
             folder.mkdir()
         except OSError:
             continue
-        try:
-            (folder / "pids.max").write_text(str(limit))
-            return folder
-        except OSError:
-            with contextlib.suppress(OSError):
-                folder.rmdir()
-    return None
+        made.append(folder)
+        with contextlib.suppress(OSError):
+            if controller in ("pids", "unified") and (folder / "pids.max").exists():
+                (folder / "pids.max").write_text(str(limit))
+    return made
 
 
-def _enter_cgroup(folder: Path | None):
-    """Return a ``preexec_fn`` that moves the new process into ``folder`` before it runs."""
-    if folder is None:
+def _enter_cgroups(folders: list[Path]):
+    """Return a ``preexec_fn`` that moves the new process into ``folders`` before it runs."""
+    if not folders:
         return None
-    target = str(folder / "cgroup.procs").encode()
+    targets = [str(folder / "cgroup.procs").encode() for folder in folders]
 
     def enter() -> None:
-        fd = os.open(target, os.O_WRONLY)
-        try:
-            os.write(fd, b"0")
-        finally:
-            os.close(fd)
+        for target in targets:
+            fd = os.open(target, os.O_WRONLY)
+            try:
+                os.write(fd, b"0")
+            finally:
+                os.close(fd)
 
     return enter
 
 
 def limit_reached(started: Started) -> bool:
     """Return whether the kernel refused ``started`` a process at its cgroup's limit."""
-    if started.cgroup is None:
-        return False
-    with contextlib.suppress(OSError, ValueError):
-        for line in (started.cgroup / "pids.events").read_text().splitlines():
-            if line.startswith("max ") and int(line.split()[1]) > 0:
-                return True
+    for folder in started.cgroups:
+        with contextlib.suppress(OSError, ValueError):
+            for line in (folder / "pids.events").read_text().splitlines():
+                if line.startswith("max ") and int(line.split()[1]) > 0:
+                    return True
     return False
+
+
+def cgroup_memory_mb(started: Started) -> float | None:
+    """Return the anonymous and tmpfs memory of ``started``'s cgroup in MB; None without one."""
+    for folder in started.cgroups:
+        try:
+            lines = (folder / "memory.stat").read_text().splitlines()
+        except OSError:
+            continue
+        stat = dict(line.split()[:2] for line in lines if len(line.split()) >= 2)
+        keys = ("total_rss", "total_shmem") if "total_rss" in stat else ("anon", "shmem")
+        return sum(int(stat.get(key, 0)) for key in keys) / MB
+    return None
 
 
 def start(command: list[str], limits: Limits, stdin: bytes, tool: str | None = None,
@@ -346,21 +366,22 @@ def start(command: list[str], limits: Limits, stdin: bytes, tool: str | None = N
         cwd, environment = "/", {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
     else:
         cwd, environment = str(workdir), env or sandbox_environment(home=str(workdir))
-    cgroup = pids_cgroup(limits.processes) if tool and os.geteuid() == 0 else None
+    cgroups = sandbox_cgroups(limits.processes) if tool and os.geteuid() == 0 else []
     try:
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.PIPE, pass_fds=fds, cwd=cwd,
                                    env=environment, start_new_session=True,
-                                   preexec_fn=_enter_cgroup(cgroup))
+                                   preexec_fn=_enter_cgroups(cgroups))
     except BaseException:
-        if cgroup is not None:
-            cgroup.rmdir()
+        for folder in cgroups:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
         raise
     finally:
         for fd in fds:
             if fd not in pass_fds:
                 os.close(fd)
-    started = Started(process, tool, cleanup=cleanup, cgroup=cgroup)
+    started = Started(process, tool, cleanup=cleanup, cgroups=cgroups)
     if info_read is not None:
         started.child_pid = _child_pid(info_read)
     result = os.fdopen(read_result, "rb", buffering=0)
@@ -488,14 +509,31 @@ def finish(started: Started) -> None:
         thread.join(timeout=5)
     for step in started.cleanup:
         step()
-    for _ in range(50) if started.cgroup is not None else ():
-        try:
-            started.cgroup.rmdir()
+    if started.cgroups:  # its last processes may still be being reaped: remove them after
+        _PENDING_CGROUPS.update(started.cgroups)
+        threading.Thread(target=_remove_cgroups, args=(started.cgroups,), daemon=True).start()
+
+
+_PENDING_CGROUPS: set[Path] = set()
+
+
+def _remove_cgroups(folders, seconds: float = 120) -> None:
+    """Remove the (emptied) cgroups ``folders``, retrying while their last tasks are reaped."""
+    end = time.monotonic() + seconds
+    for folder in list(folders):
+        while time.monotonic() < end:
+            try:
+                folder.rmdir()
+            except FileNotFoundError:
+                pass
+            except OSError:
+                time.sleep(0.2)
+                continue
+            _PENDING_CGROUPS.discard(folder)
             break
-        except FileNotFoundError:
-            break
-        except OSError:  # its last processes are still being reaped
-            time.sleep(0.1)
+
+
+atexit.register(lambda: _remove_cgroups(set(_PENDING_CGROUPS), seconds=15))
 
 
 def supervise(runs: list[Started], limits: Limits, deadline: float,
@@ -507,25 +545,31 @@ def supervise(runs: list[Started], limits: Limits, deadline: float,
     """
     began, peak, status, detail, full = time.monotonic(), 0.0, None, "", set()
     while any(run.process.poll() is None for run in runs) and status is None:
-        rss, threads, tmpfs = 0.0, 0, 0.0
+        memory, threads = 0.0, 0
         for run in runs:
             run_rss, run_threads = _usage(_family(run))
             used, filled = _tmpfs_used(run, limits)
-            rss, threads, tmpfs = rss + run_rss, threads + run_threads, tmpfs + used
+            counted = cgroup_memory_mb(run)  # each page once, tmpfs included
+            memory += run_rss + used if counted is None else counted
+            threads += run_threads
             full |= set(filled)
-        if rss + tmpfs > limits.memory_mb:
-            rss = sum(_usage(_family(run), pss=True)[0] for run in runs)
-        peak = max(peak, rss + tmpfs)
         if threads >= limits.processes or any(limit_reached(run) for run in runs):
             status, detail = "processes", f"more than {limits.processes} processes and threads"
-        elif rss + tmpfs > limits.memory_mb:
+            break
+        families = [_family(run) for run in runs]
+        if memory > limits.memory_mb and sum(map(len, families)) <= PSS_PROCESSES and \
+                not any(run.cgroups for run in runs):
+            memory = sum(_usage(family, pss=True)[0] + _tmpfs_used(run, limits)[0]
+                         for run, family in zip(runs, families))
+        peak = max(peak, memory)
+        if memory > limits.memory_mb:
             status, detail = "memory", (f"above the memory limit of {limits.memory_mb:g} MB "
                                         f"(processes and their tmpfs files together)")
         elif time.monotonic() > deadline:
             status, detail = "timeout", "after the time limit"
         else:
             time.sleep(POLL_SECONDS)
-    bounded = os.geteuid() != 0 or all(run.cgroup is not None for run in runs)  # NPROC binds
+    bounded = os.geteuid() != 0 or all(run.cgroups for run in runs)  # NPROC or pids.max binds
     if status and gentle and runs and (status != "processes" or bounded):
         stop_gently(runs[0])  # without a cgroup a fork bomb is killed at once, PID namespace
         with contextlib.suppress(subprocess.TimeoutExpired):
