@@ -217,3 +217,24 @@ def test_refreshing_a_lesson_keeps_outputs_and_drops_run_metadata(tmp_path):
     assert (folder / "02_broken.ipynb").read_text() == before      # a failed run changes nothing
     assert broken.output == str(folder / ".executing" / "02_broken.ipynb")
     assert sorted(p.name for p in (folder / ".executing").iterdir()) == ["02_broken.ipynb"]
+
+
+@pytest.mark.kernel
+def test_relative_course_folders_mean_the_callers_folder_not_the_kernels(tmp_path, monkeypatch):
+    """`COURSE_ARTIFACTS=runs/x` typed at the root wrote into notebooks/runs/x before."""
+    folder = tmp_path / "course" / "notebooks"
+    folder.mkdir(parents=True)
+    _write_notebook(folder / "04_save.ipynb",
+                    "from course_utils import artifacts_dir, record\n"
+                    "path = artifacts_dir('results') / 'saved.txt'\n"
+                    "path.write_text('x')\n"
+                    "record('saved_to', str(path))")
+    monkeypatch.chdir(tmp_path / "course")
+    monkeypatch.setenv("COURSE_ARTIFACTS", "runs/x/artifacts")
+    run = runner.run_lessons(only=["04"], out="runs/x", progress=False, notebook_dir=folder)
+    (result,) = run.results
+    assert result.status == "ok", result.error
+    saved = tmp_path / "course" / "runs" / "x" / "artifacts" / "results" / "saved.txt"
+    assert result.metrics["saved_to"] == str(saved) and saved.is_file()
+    assert run.folder.is_relative_to(tmp_path / "course" / "runs" / "x")
+    assert [p.name for p in folder.iterdir()] == ["04_save.ipynb"], "nothing under notebooks/"
