@@ -57,9 +57,13 @@ LESSONS: dict[str, Lesson] = {lesson.number: lesson for lesson in (
             "frozen_demo_examples": 64}, reads_csv=True, depends_on=("02", "04")),
     Lesson("06", "06_token_tagging.ipynb", "Token tagging", 150,
            {"max_train_lines": 600, "frozen_epochs": 1, "finetune_epochs": 1}),
-    Lesson("07", "07_serving_fast.ipynb", "Serving fast", 90,
+    Lesson("07", "07_serving_fast.ipynb", "Serving fast", 150,
            {"serving_texts": 32, "latency_calls": 4, "accuracy_texts": 100, "repeats": 1,
-            "fallback_examples": 96}, depends_on=("05",)),
+            "calibration_texts": 32, "drift_texts": 16, "fallback_examples": 96},
+           depends_on=("05",)),
+    Lesson("08", "08_few_labels.ipynb", "Few labels: frozen features, LoRA and SetFit", 150,
+           {"labels_per_class": 8, "max_steps": 8, "setfit_iterations": 1,
+            "setfit_max_steps": 4}, reads_csv=True),
 )}
 CSV_LESSONS = tuple(n for n, lesson in LESSONS.items() if lesson.reads_csv)
 

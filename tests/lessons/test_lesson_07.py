@@ -1,36 +1,50 @@
 """Lesson 07: the default run's bands (nbval's run, in this session), and a papermill run without
 lesson 05's classifier, on few texts, which must fine-tune a stand-in and say so.
 
-Default-run bands come from the committed notebook's recorded values (in the comments), measured
-on a quiet 2-core CPU; on a busy one the baseline slows most and speed-ups grow, so the bands
-only catch a broken recipe (no gain at all). Accuracy bands are
-+/- 4 points on the 500 test texts (95% half-width about 3 points).
+The bands test the lesson's rule, not a recipe: whatever it serves on this machine must keep
+the fp32 model's labels (agreement's 95% lower bound at least 99% on the whole test split; the
+reference itself counts 1), must not be worse than fp32 by the paired test, and its recorded
+speed-up must be the table's. Speeds depend on the machine and its load: on a contended CPU one
+text per call collapses and speed-ups grow, so speed bands only catch a broken recipe.
 """
 
 import pytest
 
 pytestmark = pytest.mark.notebook
 
+TEST_SPLIT = 2551        # the offline profile's test texts (lesson 05's split, seed 0)
 
-def test_lesson_07_default_run_meets_its_bands(default_run):
+
+def _check_the_rule(metrics):
+    served = metrics["served_recipe"]
+    assert metrics["agreement_lows"][served] == metrics["serving_agreement_low"] >= 0.99
+    assert metrics["serving_accuracy_vs_fp32"] in ("tie", "better")
+    assert metrics["speedups"][served] == pytest.approx(metrics["serving_speedup"], abs=0.01)
+    assert metrics["fastest_speedup"] == pytest.approx(max(metrics["speedups"].values()), abs=0.01)
+    assert metrics["speedups"]["one text per call"] == pytest.approx(1.0)
+    # the machine is recorded with its numbers
+    assert metrics["cpu_model"] and metrics["cpu_features"]["avx2"] in (True, False)
+    assert metrics["cpu_bf16_units"] in (0, 1) and metrics["cpu_int8_units"] in (0, 1)
+
+
+def test_lesson_07_default_run_serves_by_its_rule(default_run):
     metrics = default_run("07")
-    # the recipe to serve agrees with fp32 on at least min_agreement (0.99) of the texts
-    assert 0.99 <= metrics["serving_agreement"] <= 1.0           # recorded: 1.0 (sorted batches)
-    # no upper bound: on a contended CPU one text per call collapses (two threads waiting for
-    # each other on tiny products) and speed-ups of 80 were seen; the floor catches no gain at all
-    assert metrics["serving_speedup"] >= 1.5                     # recorded: 2.61 (sorted batches)
-    assert metrics["fastest_speedup"] >= metrics["serving_speedup"]   # recorded: 5.48 (int8)
+    _check_the_rule(metrics)
+    assert metrics["serving_speedup"] >= 1.5                     # batching alone gives more
+    assert metrics["fastest_speedup"] >= metrics["serving_speedup"]
     if metrics["from_lesson_05"]:
-        # nbval's kernels share one temporary folder: lesson 07 found lesson 05's classifier
-        assert 0.80 <= metrics["serving_accuracy"] <= 0.89       # recorded: 0.846
+        # nbval's kernels share one temporary folder: lesson 07 found lesson 05's classifier,
+        # and measured its fp32 accuracy on lesson 05's whole test split (0.8173 there)
+        assert 0.79 <= metrics["fp32_accuracy"] <= 0.85
+        assert abs(metrics["serving_accuracy"] - metrics["fp32_accuracy"]) <= 0.01
     else:
-        assert 0.55 <= metrics["serving_accuracy"] <= 0.85      # a stand-in on 400 texts
+        assert 0.55 <= metrics["fp32_accuracy"] <= 0.85         # a stand-in on 400 texts
+    assert metrics["run_seconds"] > 0
 
 
 def test_lesson_07_fine_tunes_a_stand_in_without_lesson_05(run_lesson):
-    metrics = run_lesson("07", serving_texts=32, latency_calls=4, accuracy_texts=100, repeats=1,
-                         fallback_examples=96)
+    metrics = run_lesson("07", serving_texts=32, latency_calls=4, accuracy_texts=100, repeats=3,
+                         calibration_texts=32, drift_texts=16, fallback_examples=96)
     assert metrics["from_lesson_05"] == 0
-    assert 0.99 <= metrics["serving_agreement"] <= 1.0
-    assert 0.45 <= metrics["serving_accuracy"] <= 0.85
-    assert metrics["serving_speedup"] >= 1.2
+    _check_the_rule(metrics)
+    assert 0.45 <= metrics["fp32_accuracy"] <= 0.85
