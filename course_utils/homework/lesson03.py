@@ -22,7 +22,6 @@ from torch.utils.data import (
 from .core import Feedback, exercise
 
 
-
 def _loader_problem(loader: Any, name: str) -> Feedback | None:
     """Return feedback when ``loader`` is not a DataLoader, else None."""
     if isinstance(loader, DataLoader):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import torch
 from torch.utils.data import DataLoader, SequentialSampler
 from transformers import DataCollatorWithPadding
 
