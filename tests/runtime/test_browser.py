@@ -91,13 +91,57 @@ def executed_count(prompt: str) -> bool:
     return re.fullmatch(r"\[\d+\]:", prompt) is not None
 
 
+# Dialogs JupyterLab showed during the session, as "title: body" (printed when a test fails).
+SEEN_DIALOGS: list[str] = []
+
+
+def close_dialogs(page) -> None:
+    """Close any dialog that covers the page (pressing its cancel button), noting its text.
+
+    A dialog (a kernel that restarted, a slow server) would otherwise swallow the menu clicks;
+    what happened to the cells is judged by the assertions that follow, not here.
+    """
+    dialogs = page.locator(".jp-Dialog")
+    for _ in range(5):
+        if not dialogs.count():
+            return
+        dialog = dialogs.first
+        SEEN_DIALOGS.append(" ".join(dialog.inner_text().split())[:500])
+        cancel = dialog.locator(".jp-Dialog-button.jp-mod-reject")
+        if cancel.count():
+            cancel.first.click()
+        else:
+            page.keyboard.press("Escape")
+        page.wait_for_timeout(500)
+    raise AssertionError(f"JupyterLab keeps showing dialogs: {SEEN_DIALOGS}")
+
+
+def click_menu(page, menu: str, command: str, attempts: int = 3) -> None:
+    """Click ``menu`` in the menu bar, then the item that runs ``command``.
+
+    A dialog that opens meanwhile is closed and the clicks are tried again.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(attempts):
+        close_dialogs(page)
+        try:
+            page.get_by_role("menuitem", name=menu, exact=True).click(timeout=10_000)
+            page.locator(f'.lm-Menu-item[data-command="{command}"]:not(.lm-mod-disabled)').click(
+                timeout=10_000)
+            return
+        except PlaywrightTimeout:
+            if attempt == attempts - 1:
+                raise
+            page.keyboard.press("Escape")
+
+
 def click_run_all(page, attempts: int = 3) -> None:
     """Click Run > Run All Cells until a cell starts (a fresh page may ignore the first click)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     for _ in range(attempts):
-        page.get_by_role("menuitem", name="Run", exact=True).click()
-        page.locator(f'.lm-Menu-item[data-command="{RUN_ALL}"]:not(.lm-mod-disabled)').click()
+        click_menu(page, "Run", RUN_ALL)
         try:
             page.wait_for_function(STARTED, timeout=15_000)
             return
@@ -120,14 +164,14 @@ def run_all_and_wait(page, timeout: float = RUN_TIMEOUT) -> dict:
         settled = settled + 1 if done else 0
         if settled >= 3:  # idle for three polls in a row: Run All has finished
             return state
-    raise AssertionError(f"Run All did not finish within {timeout:.0f} s: {state}")
+    raise AssertionError(f"Run All did not finish within {timeout:.0f} s: {state}; "
+                         f"dialogs seen: {SEEN_DIALOGS}")
 
 
 def saved_notebook(page, path: Path, timeout: float = 60) -> nbformat.NotebookNode:
     """Save the open notebook with File > Save Notebook; return it as written to ``path``."""
     before = path.stat().st_mtime_ns
-    page.get_by_role("menuitem", name="File", exact=True).click()
-    page.locator('.lm-Menu-item[data-command="docmanager:save"]').click()
+    click_menu(page, "File", "docmanager:save")
     deadline = time.monotonic() + timeout
     while path.stat().st_mtime_ns == before:
         if time.monotonic() > deadline:
@@ -202,7 +246,7 @@ def test_an_error_in_a_cell_shows_as_an_error(page, lab):
     open_notebook(page, lab, PROBE)
     state = run_all_and_wait(page, timeout=120)
     shown = shown_errors(state)
-    assert len(shown) == 1 and "ZeroDivisionError" in shown[0], state
+    assert len(shown) == 1 and "ZeroDivisionError" in shown[0], (state, SEEN_DIALOGS)
     assert state["prompts"] == ["[1]:", "[2]:"] and state["outputs"][0]["text"] == "fine\n", state
     assert error_outputs(saved_notebook(page, lab.root / PROBE)) == [
         "ZeroDivisionError: division by zero"]
@@ -218,7 +262,7 @@ def test_a_lesson_runs_in_jupyterlab_and_its_checks_pass(page, lab, name, capsys
     with capsys.disabled():
         print(f"\n{name}: opened and ran in JupyterLab in {seconds:.1f} s; screenshot {path}")
     shown = shown_errors(state)
-    assert not shown, f"{name} shows errors:\n" + "\n---\n".join(shown)
+    assert not shown, f"{name} shows errors:\n" + "\n---\n".join([*shown, *SEEN_DIALOGS])
     saved = saved_notebook(page, lab.root / name)
     assert not error_outputs(saved), f"{name}: error outputs {error_outputs(saved)}"
     n_code = sum(cell.cell_type == "code" for cell in saved.cells)
