@@ -110,21 +110,16 @@ def lesson_parameters(case: Case, csv: Path, lesson: str) -> dict:
 def problems(case: Case, metrics_04: dict, metrics_05: dict) -> list[str]:
     """Return what is wrong with one case's results (empty: fine-tuning held its own, honestly).
 
-    Fine-tuned >= frozen head - the half-width of the frozen head's 95% interval; both above the
-    majority class; lesson 05 read lesson 04's result and printed the verdict its numbers give
-    (McNemar's exact test on the recorded texts only one of the two models gets right).
+    The fine-tune is not worse than the frozen head beyond the paired noise (McNemar's exact
+    test on the texts only one of the two gets right); both beat the majority class; lesson 05
+    read lesson 04's result and printed the verdict its numbers give.
     """
-    from course_utils.metrics import wilson_interval
-
     found = []
     n_test, tuned = metrics_05["n_test"], metrics_05["finetune_accuracy"]
     frozen, majority = metrics_04["frozen_head_accuracy"], metrics_05["majority_accuracy"]
     if metrics_05.get("frozen_head_accuracy") != frozen:
         found.append(f"lesson 05 read frozen head {metrics_05.get('frozen_head_accuracy')}, "
                      f"lesson 04 recorded {frozen}")
-    low, high = wilson_interval(frozen, n_test)
-    if tuned < frozen - (high - low) / 2:
-        found.append(f"fine-tuned {tuned:.3f} < frozen head {frozen:.3f} - {(high - low) / 2:.3f}")
     for name, accuracy in (("fine-tuned", tuned), ("frozen head", frozen)):
         if accuracy <= majority:
             found.append(f"{name} {accuracy:.3f} does not beat the majority class {majority:.3f}")
@@ -158,6 +153,10 @@ def verdict_problems(metrics_05: dict, n_test: int, tuned: float, frozen: float)
     verdict = paired_verdict(only_tuned, only_frozen)
     if printed != verdict:
         found.append(f"lesson 05 printed {printed!r}, its numbers say {verdict!r}")
+    if verdict == "worse":
+        found.append(f"fine-tuned {tuned:.3f} is worse than the frozen head {frozen:.3f} beyond "
+                     f"the paired noise ({only_tuned} texts only the fine-tune gets right, "
+                     f"{only_frozen} only the frozen head)")
     return found
 
 
