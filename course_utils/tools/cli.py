@@ -90,6 +90,16 @@ def _run_command(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def load_note() -> str:
+    """Return the load average when a run ended, and whether other work shared the CPU."""
+    from ..session import default_threads
+
+    load = os.getloadavg()[0]
+    shared = ("above the run's own threads: other work shared the CPU"
+              if load > default_threads() + 0.5 else "the run's own threads, nothing else")
+    return f"load average {load:.1f} when the run ended ({shared})"
+
+
 def _notebooks_command(args: argparse.Namespace) -> int:
     only = [s.strip() for s in args.only.split(",") if s.strip()] if args.only else None
     from ..session import machine_report
@@ -100,9 +110,7 @@ def _notebooks_command(args: argparse.Namespace) -> int:
         print(f"{r.name:<28} {r.status:<7} {r.seconds:7.1f} s  {r.error or ''}")
     timed = {r.name[:2]: r.seconds for r in results if r.status == "ok"}
     if timed:
-        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-        readme.write_times(timed, f"{machine_report()}; load average {load:.1f} when the run "
-                                  "ended (above the core count: other work shared the CPU)")
+        readme.write_times(timed, f"{machine_report()}; {load_note()}")
         readme.update_readme(runner.course_folder(".") / "README.md")
     return 1 if any(r.status != "ok" for r in results) else 0
 
