@@ -1,6 +1,6 @@
 """Run the course's recipes against the source lessons' recipes and write results.json.
 
-    python benchmarks/run.py                    # full run (make bench): sweep, seven rows
+    python benchmarks/run.py                    # full run (make bench): sweep, eight rows
     python benchmarks/run.py --quick            # smoke run in well under two minutes
     python benchmarks/run.py --rows tokenize,serving --threads 2 --batch-size 64
 
@@ -30,7 +30,8 @@ from context import MODES, Context, prepare_environment  # noqa: E402
 
 from course_utils.atomic import write_text_atomically  # noqa: E402
 
-ROWS = ("tokenize", "inference", "frozen_head", "finetune", "ceiling", "serving", "optimizer")
+ROWS = ("tokenize", "inference", "frozen_head", "finetune", "ceiling", "serving", "optimizer",
+        "precision")
 DEFAULT_OUTPUT = {"full": HERE / "results.json",
                   "quick": HERE.parent / "runs" / "bench-quick" / "results.json"}
 README = HERE / "README.md"
@@ -83,6 +84,9 @@ def results_table(results: dict) -> str:
         if "error" in row:
             failure = row["error"].splitlines()[-1]
             lines.append(f"| {row['name']} | failed: {failure} | | | | no | |")
+            continue
+        if row.get("applicable") is False:
+            lines.append(f"| {row['name']} | {row['reason']} | | | – | – | – |")
             continue
         ratio = (f"{row['ratio']:.0%} ({row['target']:.0%})" if row["name"] == "ceiling"
                  else f"{row['ratio']:.{2 if row['ratio'] < 2 else 1}f}× ({row['target']:g}×)")
@@ -153,16 +157,18 @@ def row_notes(results: dict) -> str:
             f"{d['useful_share_of_flops']:.0%} of them on real tokens (the rest is batch padding); "
             f"analytic count vs torch's FlopCounterMode: {c['relative_difference']:.2%} apart.")
     if "serving" in rows:
-        d = rows["serving"]["details"]
+        d, c = rows["serving"]["details"], rows["serving"]["checks"]
         w = d["where_time_goes"]
+        candidates = "; ".join(
+            f"{name} {row['agreement']:.2%} (lower bound {row['agreement_low']:.2%}, accuracy "
+            f"{row['accuracy_vs_fp32']})" for name, row in d["candidates"].items())
         notes.append(
-            f"- **serving**: one text per call spends "
-            f"{w['baseline']['model_forward_share']:.0%} of its time in the model's forward pass "
-            f"({w['baseline']['achieved_gflops']} GFLOP/s); ONNX Runtime on length-sorted batches "
-            f"runs at {w['course']['achieved_gflops']} GFLOP/s (export and session: "
-            f"{d['onnx_export_and_session_seconds']} s, once). The previous course recipe, the "
-            f"pipeline on length-sorted batches: {d['pipeline_sorted_batches_texts_per_s']} "
-            "texts/s.")
+            f"- **serving** ({d['classifier']}): lesson 07's rule serves {c['served_recipe']}, "
+            f"agreement with fp32 on {c['texts_compared']:,} test snippets: {candidates}. One "
+            f"text per call spends {w['baseline']['model_forward_share']:.0%} of its time in the "
+            f"model's forward pass ({w['baseline']['achieved_gflops']} GFLOP/s); the served "
+            f"recipe on length-sorted batches runs at {w['course']['achieved_gflops']} GFLOP/s "
+            f"(export and quantization: {d['export_and_quantize_seconds']} s, once).")
     if "optimizer" in rows:
         d, c = rows["optimizer"]["details"], rows["optimizer"]["checks"]
         ms, share = d["optimizer_step_ms"], d["optimizer_step_share"]
@@ -171,6 +177,20 @@ def row_notes(results: dict) -> str:
             f"{ms['baseline']} ms per step ({share['baseline']:.0%} of the pass) for the for-loop "
             f"AdamW vs {ms['course']} ms ({share['course']:.0%}) fused; after the pass the "
             f"parameters differ by at most {c['max_abs_parameter_difference']:.1e}.")
+    if "precision" in rows:
+        row = rows["precision"]
+        if row.get("applicable") is False:
+            notes.append(f"- **precision**: {row['reason']}.")
+        else:
+            d, c = row["details"], row["checks"]
+            notes.append(
+                f"- **precision** ({row['reason']}): bf16 agrees with fp32 on {c['agreement']:.2%} "
+                f"of {c['texts_compared']:,} test snippets (lower bound {c['agreement_low']:.2%}), "
+                f"accuracy {c['accuracy_vs_fp32']}; {d['finetune_steps']} fine-tuning steps take "
+                f"{d['finetune_seconds']['baseline']} s in fp32 vs "
+                f"{d['finetune_seconds']['course']} s in bf16 ({d['finetune_ratio']}×), first-step "
+                "losses "
+                f"{c['first_step_loss_difference']:.1e} apart.")
     return "\n".join(notes)
 
 
@@ -242,6 +262,8 @@ def run_rows(ctx: Context, rows: list[str]) -> list[dict]:
         records.append(record)
         if "error" in record:
             log(f"row {name} FAILED:\n{record['error']}")
+        elif record.get("applicable") is False:
+            log(f"row {name}: {record['reason']}")
         else:
             log(f"row {name}: ratio {record['ratio']} (target {record['target']}), "
                 f"same result {record['same_result']}, {record['seconds']} s")
@@ -297,7 +319,8 @@ def main(argv=None) -> int:
     if args.update_readme:
         update_readme(results)
         print(f"updated {README}")
-    failed = [r["name"] for r in rows if "error" in r or not r["same_result"]]
+    failed = [r["name"] for r in rows
+              if "error" in r or (r.get("applicable", True) and not r["same_result"])]
     if failed:
         print(f"rows that failed or disagreed: {', '.join(failed)}", file=sys.stderr)
         return 1

@@ -1,7 +1,8 @@
 """The benchmark harness: the quick mode runs every row and writes results.json as documented.
 
 Speeds are not asserted here (they depend on the machine and its load); what is asserted
-is the schema, that every row ran its equality check and that the two recipes agreed.
+is the schema, that every row ran its equality check and that the two recipes agreed, and that
+a row which cannot apply on this CPU (``precision`` without bf16 units) says why instead.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 BENCH = REPO / "benchmarks"
-ROWS = ["tokenize", "inference", "frozen_head", "finetune", "ceiling", "serving", "optimizer"]
+ROWS = ["tokenize", "inference", "frozen_head", "finetune", "ceiling", "serving", "optimizer",
+        "precision"]
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +59,8 @@ def test_every_row_has_figures_ratio_and_memory(quick_run):
     assert [row["name"] for row in results["rows"]] == ROWS
     for row in results["rows"]:
         assert "error" not in row, row.get("error")
+        if row.get("applicable") is False:
+            continue                            # test_a_row_that_cannot_apply_says_why
         for side in ("baseline", "course"):
             figure = row[side]
             assert isinstance(figure["unit"], str) and figure["unit"]
@@ -73,8 +77,9 @@ def test_every_row_has_figures_ratio_and_memory(quick_run):
 @pytest.mark.slow
 def test_every_row_ran_its_equality_check_and_agreed(quick_run):
     _, results, _ = quick_run
-    checks = {row["name"]: row["checks"] for row in results["rows"]}
-    assert all(row["same_result"] is True for row in results["rows"])
+    applicable = [row for row in results["rows"] if row.get("applicable", True)]
+    checks = {row["name"]: row["checks"] for row in applicable}
+    assert all(row["same_result"] is True for row in applicable)
     assert checks["tokenize"]["texts_with_different_ids"] == 0
     assert checks["tokenize"]["texts_compared"] == results["sizes"]["tokenize_texts"]
     assert checks["tokenize"]["ceiling_gives_the_same_ids"] is True
@@ -88,11 +93,45 @@ def test_every_row_ran_its_equality_check_and_agreed(quick_run):
     finetune = checks["finetune"]
     assert finetune["loss_difference_padded_512_vs_longest"] <= finetune["tolerance"]
     assert checks["ceiling"]["relative_difference"] <= checks["ceiling"]["tolerance"]
-    assert checks["serving"]["same_labels"] == checks["serving"]["texts_compared"] > 0
+    serving = checks["serving"]
+    assert serving["served_recipe"] in ("ONNX Runtime", "int8 encoder", "ORT int8 dynamic")
+    assert serving["agreement_low"] >= serving["min_agreement"] == 0.99
+    assert serving["accuracy_vs_fp32"] in ("tie", "better")
+    assert serving["baseline_same_labels_as_fp32"] == serving["baseline_texts"] > 0
+    if "precision" in checks:
+        precision = checks["precision"]
+        assert precision["agreement_low"] >= precision["min_agreement"]
+        assert precision["first_step_loss_difference"] < precision["loss_tolerance"]
     assert checks["optimizer"]["same_snippets_in_both_passes"] is True
     assert checks["optimizer"]["max_abs_parameter_difference"] <= checks["optimizer"]["tolerance"]
     optimizer = next(row for row in results["rows"] if row["name"] == "optimizer")
     assert optimizer["details"]["fused"] == {"baseline": False, "course": True}
+
+
+@pytest.mark.slow
+def test_a_row_that_cannot_apply_says_why(quick_run):
+    process, results, _ = quick_run
+    from course_utils.session import bf16_pays, cpu_features
+
+    precision = next(row for row in results["rows"] if row["name"] == "precision")
+    pays, reason = bf16_pays(cpu_features())
+    assert precision["applicable"] is pays
+    if not pays:
+        assert reason in precision["reason"] and precision["same_result"] is None
+        assert "| precision | not applicable on this CPU" in process.stdout
+
+
+def test_precision_row_is_not_applicable_without_bf16_units(monkeypatch):
+    sys.path.insert(0, str(BENCH))
+    try:
+        import bench_precision
+    finally:
+        sys.path.remove(str(BENCH))
+    monkeypatch.setattr("course_utils.session.cpu_features",
+                        lambda: {"avx2": True, "avx512_bf16": False, "amx_bf16": False})
+    record = bench_precision.run(ctx=None)      # decides before it touches the context
+    assert record["applicable"] is False and record["same_result"] is None
+    assert "no AVX512-BF16 or AMX-BF16" in record["reason"]
 
 
 @pytest.mark.slow
