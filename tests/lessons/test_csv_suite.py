@@ -2,9 +2,10 @@
 
 For each CSV of ``course_utils/tools/csv_suite.py`` marked for ``make test``, papermill runs lesson
 04 and then lesson 05 in one temporary artifact folder (so lesson 05 finds lesson 04's results for
-the same split). ``csv_suite.problems`` states the criteria: the fine-tune must not be worse than the
-frozen head beyond the paired noise (McNemar's exact test), both must beat the majority class, and lesson 05's printed verdict must be the one its own numbers give. ``make csv-
-suite`` runs every case (one more, larger) and prints the README's table.
+the same split). ``csv_suite.problems`` states the criteria: the fine-tune must not be worse than
+the frozen head beyond the paired noise (McNemar's exact test), both must beat the majority
+class, and lesson 05's printed verdict must be the one its own numbers give. ``make csv-suite``
+runs every case (one more, larger) and prints the README's table.
 """
 
 from __future__ import annotations
