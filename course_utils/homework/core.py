@@ -44,6 +44,13 @@ class Feedback:
         """Return a failing verdict that says what is wrong."""
         return cls(False, message)
 
+    @classmethod
+    def not_a_function(cls, name: str, value: object, takes: str = "") -> Feedback:
+        """Return the failing verdict for an answer ``name`` that should be a function."""
+        of = f" of {takes}" if takes else ""
+        return cls(False, f"`{name}` should be a function{of}, not a {type(value).__name__}: "
+                          "the check calls it on inputs of its own.")
+
 
 @dataclass(frozen=True)
 class Exercise:

@@ -83,8 +83,7 @@ def _as_float(value: Any) -> float | None:
 def masked_loss_by_hand(masked_lm_loss):
     """The masked-LM loss by hand, from logits and labels, on inputs the check chooses."""
     if not callable(masked_lm_loss):
-        return Feedback.wrong(f"`masked_lm_loss` should be a function of (logits, labels), not a "
-                              f"{type(masked_lm_loss).__name__}.")
+        return Feedback.not_a_function("masked_lm_loss", masked_lm_loss, "(logits, labels)")
     for logits, labels in _loss_cases():
         chosen = labels != -100
         expected = torch.nn.functional.cross_entropy(logits.flatten(0, 1),

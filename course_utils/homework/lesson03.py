@@ -184,8 +184,8 @@ def _reference_encoding(labels: list) -> tuple[list[int], dict[int, str]]:
 def tweet_labels_become_contiguous_ids(encode_new_labels):
     """Encode any label set as ids 0..K-1 and keep the mapping, without encode_labels."""
     if not callable(encode_new_labels):
-        return Feedback.wrong(f"`encode_new_labels` should be a function of a list of labels, "
-                              f"not a {type(encode_new_labels).__name__}.")
+        return Feedback.not_a_function("encode_new_labels", encode_new_labels,
+                                       "a list of labels")
     helper = borrowed_helper(encode_new_labels, ("encode_labels",))
     if helper:
         return Feedback.wrong(f"encode_new_labels uses the course's `{helper}`: this exercise asks "

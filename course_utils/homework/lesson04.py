@@ -51,8 +51,7 @@ def reference_epoch(head: nn.Module, loader: DataLoader, optimizer) -> tuple[flo
 def epoch_loss_over_every_example(run_epoch):
     """Fix the source lesson's epoch loss: the mean loss per example over the whole epoch."""
     if not callable(run_epoch):
-        return Feedback.wrong(f"`run_epoch` should be a function, not a "
-                              f"{type(run_epoch).__name__}.")
+        return Feedback.not_a_function("run_epoch", run_epoch)
     head, loader = _epoch_setup()
     reference_head = copy.deepcopy(head)
     expected, batches = reference_epoch(reference_head, loader,
@@ -146,8 +145,7 @@ def five_most_confident_mistakes(my_mistakes: Any, test_probs, test_labels):
     a copied list of rows cannot pass.
     """
     if not callable(my_mistakes):
-        return Feedback.wrong("`my_mistakes` should be a function of (test_probs, test_labels) "
-                              "that returns the rows: the check calls it on tables of its own.")
+        return Feedback.not_a_function("my_mistakes", my_mistakes, "(test_probs, test_labels)")
     return _judged_function(my_mistakes, test_probs, test_labels)
 
 

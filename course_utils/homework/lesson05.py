@@ -125,9 +125,8 @@ def epoch_accuracy_weighted_by_batch_size(epoch_accuracy: Any, batch_accuracies,
     """
     accuracies, sizes = [float(a) for a in batch_accuracies], [int(n) for n in batch_sizes]
     if not callable(epoch_accuracy):
-        return Feedback.wrong("`epoch_accuracy` should be a function of (batch_accuracies, "
-                              "batch_sizes): the check calls it on batches of its own, so a "
-                              "number copied from elsewhere cannot pass.")
+        return Feedback.not_a_function("epoch_accuracy", epoch_accuracy,
+                                       "(batch_accuracies, batch_sizes)")
     for case_accuracies, case_sizes in ACCURACY_CASES:
         verdict = _epoch_accuracy_number(epoch_accuracy(list(case_accuracies), list(case_sizes)),
                                          case_accuracies, case_sizes)
@@ -151,8 +150,7 @@ def _reference_factor(step: int, warmup_steps: int, total_steps: int) -> float:
 def linear_schedule_with_warmup(warmup_linear: Any):
     """A learning-rate factor rising from 0 to 1, then falling linearly to 0."""
     if not callable(warmup_linear):
-        return Feedback.wrong(f"`warmup_linear` should be a function, not a "
-                              f"{type(warmup_linear).__name__}.")
+        return Feedback.not_a_function("warmup_linear", warmup_linear)
     for warmup_steps, total_steps in [(10, 100), (3, 7), (0, 20)]:
         for step in range(total_steps + 3):
             expected = _reference_factor(step, warmup_steps, total_steps)

@@ -21,6 +21,7 @@ import pandas as pd
 
 from ..corpora import hamlet_speeches, load_reviews
 from .lessons import course_folder
+from .tables import markdown_table
 
 # Lesson 05's comparisons on a subset, and lesson 04's timing of the in-loop recipe, are not what
 # the suite checks: small sizes keep them to seconds.
@@ -171,14 +172,6 @@ def summary_row(case: Case, frame: pd.DataFrame, metrics_04: dict, metrics_05: d
             "finetune_seconds": metrics_05["finetune_seconds"]}
 
 
-def markdown_table(rows: list[dict]) -> str:
-    """Return ``rows`` as a markdown table, accuracies with three decimals."""
-    header = list(rows[0])
-    cells = [[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row.values()] for row in rows]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in cells])
-
-
 def main() -> None:
     """Run lessons 04 and 05 on every case and print the README's markdown table."""
     import os
@@ -214,7 +207,8 @@ def main() -> None:
         rows.append(summary_row(case, pd.read_csv(csv), metrics["04"], metrics["05"]))
         failures += problems(case, metrics["04"], metrics["05"])
         print(pd.DataFrame(rows[-1:]).to_string(index=False), flush=True)
-    print(markdown_table(rows))
+    print(markdown_table([{key: f"{value:.3f}" if isinstance(value, float) else value
+                          for key, value in row.items()} for row in rows]))
     if failures:
         raise SystemExit("\n".join(["The suite failed:"] + failures))
 

@@ -54,6 +54,7 @@ from .runner import (
     resolve_path_parameters,
     run_notebook,
 )
+from .tables import markdown_cell, markdown_table
 
 SEED = "seed"
 _ONE_POINT_AT_A_TIME = threading.Lock()  # a kernel's environment comes from its process's
@@ -277,38 +278,26 @@ def over_seeds(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return summary
 
 
-def _cell(value: Any) -> str:
-    text = f"{value:.6g}" if isinstance(value, float) else "" if value is None else str(value)
-    return text.replace("|", "/").replace("\n", " ")[:200]
-
-
-def markdown_table(header: list[str], rows: list[list[Any]]) -> str:
-    """Return a Markdown table (tabulate, which pandas' ``to_markdown`` needs, is not a dep)."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def grid_markdown(rows: list[dict[str, Any]], keys: list[str], profile: str) -> str:
     """Return grid.md: a row per point and notebook, then each metric over the seeds."""
     flat = [_flat_metrics(row["metrics"]) for row in rows]
     metrics = list(dict.fromkeys(name for metrics in flat for name in metrics))
-    header = ["point", "notebook", *keys, "status", "seconds", *metrics, "error"]
-    body = [[row["point"], row["notebook"], *(row["parameters"][k] for k in keys),
-             row["status"], f"{row['seconds']:.1f}", *(values.get(m) for m in metrics),
-             row["error"]]
+    body = [{"point": row["point"], "notebook": row["notebook"],
+             **{k: row["parameters"][k] for k in keys}, "status": row["status"],
+             "seconds": f"{row['seconds']:.1f}", **{m: values.get(m) for m in metrics},
+             "error": row["error"]}
             for row, values in zip(rows, flat)]
-    text = [f"# Grid run ({profile} profile)", "", markdown_table(header, body), ""]
+    text = [f"# Grid run ({profile} profile)", "", markdown_table(body), ""]
     summary = over_seeds(rows)
     if summary:
         others = [k for k in keys if k != SEED]
         text += ["## Over the seeds", "",
                  "Points that finished ok; std is the sample standard deviation (n - 1).", "",
-                 markdown_table(["notebook", *others, "metric", "seeds", "n", "mean", "std",
-                                 "min–max"],
-                                [[s["notebook"], *(s["group"][k] for k in others), s["metric"],
-                                  ",".join(map(str, s["seeds"])), s["n"], s["mean"], s["std"],
-                                  f"{_cell(s['min'])}–{_cell(s['max'])}"] for s in summary]),
+                 markdown_table([{"notebook": s["notebook"], **{k: s["group"][k] for k in others},
+                                  "metric": s["metric"], "seeds": ",".join(map(str, s["seeds"])),
+                                  "n": s["n"], "mean": s["mean"], "std": s["std"],
+                                  "min–max": "–".join(map(markdown_cell, (s["min"], s["max"])))}
+                                 for s in summary]),
                  ""]
     return "\n".join(text)
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from ..atomic import write_text_atomically
 from ..record import read_metrics
 from .lessons import LESSONS, course_folder, lesson_notebooks
+from .tables import markdown_table
 
 SECTION = re.compile(r"(<!-- generated: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /generated -->)",
                      re.DOTALL)
@@ -70,14 +71,7 @@ def metrics_table(notebooks: Path | None = None) -> str:
         shown = " → ".join(f"`{name}`" for name in names)
         values = " → ".join(_value(metrics[name]) for name in names)
         rows.append({"lesson": lesson, "number": f"{shown} ({about})", "value": values})
-    return _markdown(rows) + "\n"
-
-
-def _markdown(rows: list[dict[str, str]]) -> str:
-    """Return ``rows`` as a Markdown table, every cell as given (pandas and tabulate)."""
-    import pandas as pd
-
-    return pd.DataFrame(rows).to_markdown(index=False, disable_numparse=True)
+    return markdown_table(rows, cell_limit=None) + "\n"
 
 
 def times_table(times_file: Path | None = None) -> str:
@@ -94,7 +88,8 @@ def times_table(times_file: Path | None = None) -> str:
         rows.append({"lesson": f"{lesson} {title}", "seconds (2-core CPU)": f"{seconds:.0f}"})
     rows.append({"lesson": "all lessons", "seconds (2-core CPU)":
                  f"{total:.0f} ({total / 60:.1f} min)"})
-    return _markdown(rows) + f"\n\nMeasured by `make notebooks` on: {record['machine']}.\n"
+    machine = f"Measured by `make notebooks` on: {record['machine']}."
+    return markdown_table(rows, cell_limit=None) + f"\n\n{machine}\n"
 
 
 def write_times(seconds: dict[str, float], machine: str, times_file: Path | None = None) -> Path:

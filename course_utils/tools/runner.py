@@ -48,6 +48,7 @@ from .lessons import (
     select_notebooks,
     small_parameters,
 )
+from .tables import markdown_table
 from .transforms import cleaned, readable_notebook, write_notebook
 
 NOTEBOOK_DIR = course_folder("notebooks")  # the default folder of lessons, when imported
@@ -175,13 +176,10 @@ def run_notebook(notebook: Path, output: Path, parameters: dict[str, Any],
 
 def summary_markdown(results: list[NotebookResult], profile: str) -> str:
     """Return the run summary as a Markdown table, metrics listed under it."""
-    lines = [f"# Course run ({profile} profile)", "",
-             "| notebook | status | seconds | peak RSS (MB) | error |",
-             "|---|---|---:|---:|---|"]
-    for r in results:
-        lines.append(f"| {r.name} | {r.status} | {r.seconds:.1f} | {r.peak_rss_mb:.0f} | "
-                     f"{(r.error or '').replace('|', '/')[:200]} |")
-    lines.append("")
+    table = markdown_table([{"notebook": r.name, "status": r.status,
+                             "seconds": f"{r.seconds:.1f}", "peak RSS (MB)": f"{r.peak_rss_mb:.0f}",
+                             "error": r.error} for r in results])
+    lines = [f"# Course run ({profile} profile)", "", table, ""]
     for r in results:
         if r.metrics:
             lines.append(f"## {r.name}")

@@ -32,7 +32,7 @@ FORMULA = re.compile(r"\w\s*[-+]\s*\w+\s*\)\s*/\s*\(|\b[a-z_]+\s*/\s*[a-z_]+\b|\
 
 
 def wrong_messages(lesson: str) -> dict[str, list[str]]:
-    """Return {exercise id: the literal text of every Feedback.wrong(...) in its check}."""
+    """Return {exercise id: the text of every Feedback.wrong/not_a_function in its check}."""
     load_lesson_checks()
     module = importlib.import_module(f"course_utils.homework.lesson{lesson}")
     tree = ast.parse(inspect.getsource(module))
@@ -43,7 +43,8 @@ def wrong_messages(lesson: str) -> dict[str, list[str]]:
             continue
         texts = []
         for node in ast.walk(functions[exercise.function.__name__]):
-            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "wrong":
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") in (
+                    "wrong", "not_a_function"):
                 parts = [n.value for n in ast.walk(node)
                          if isinstance(n, ast.Constant) and isinstance(n.value, str)]
                 texts.append("".join(parts))

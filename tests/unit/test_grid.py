@@ -4,6 +4,7 @@ import json
 
 import nbformat
 import pytest
+from markdown_tables import table_rows
 from nbformat.v4 import new_code_cell, new_notebook
 
 from course_utils.tools import grid
@@ -167,12 +168,12 @@ def test_the_summary_has_a_row_per_point_and_the_spread_over_seeds(one_worker):
     assert spread[2]["seeds"] == [0, 1]   # seed 2 failed: its score is not averaged
     assert (spread[2]["mean"], spread[2]["min"], spread[2]["max"]) == (1.5, 0.5, 2.5)
     assert spread[2]["std"] == pytest.approx(2 ** 0.5)
-    markdown = (folder / "grid.md").read_text()
-    assert "| point | notebook | seed | scale | status | seconds | artifacts | files | score " \
-           "| kind | error |" in markdown
-    assert "| 02_seed-1_scale-1 | 01_seeded | 1 | 1 | ok |" in markdown
-    assert "| 01_seeded | 1 | score | 0,1,2 | 3 | 1.5 | 1 | 0.5–2.5 |" in markdown
-    assert "| 01_seeded | 2 | score | 0,1 | 2 | 1.5 | 1.41421 | 0.5–2.5 |" in markdown
+    rows = table_rows((folder / "grid.md").read_text())
+    assert ["point", "notebook", "seed", "scale", "status", "seconds", "artifacts", "files",
+            "score", "kind", "error"] in rows
+    assert ["02_seed-1_scale-1", "01_seeded", "1", "1", "ok"] in [row[:5] for row in rows]
+    assert ["01_seeded", "1", "score", "0,1,2", "3", "1.5", "1", "0.5–2.5"] in rows
+    assert ["01_seeded", "2", "score", "0,1", "2", "1.5", "1.41421", "0.5–2.5"] in rows
 
 
 @pytest.mark.notebook
@@ -182,7 +183,8 @@ def test_a_failing_point_is_its_row_and_the_others_finish(one_worker):
     rows = json.loads((folder / "grid.json").read_text())["points"]
     assert [row["status"] for row in rows] == ["ok"] * 5 + ["failed"]
     assert "ValueError: seed 2 at scale 2 diverged" in rows[-1]["error"]
-    assert "| 05_seed-2_scale-2 | 01_seeded | 2 | 2 | failed |" in (folder / "grid.md").read_text()
+    rows = table_rows((folder / "grid.md").read_text())
+    assert ["05_seed-2_scale-2", "01_seeded", "2", "2", "failed"] in [row[:5] for row in rows]
 
 
 @pytest.mark.notebook
