@@ -2,7 +2,8 @@
 
 - ``cleaned(nb)``: outputs, execution counts and papermill's run metadata removed (nbconvert's
   ``ClearOutputPreprocessor``); with ``keep_outputs`` each progress bar reduced to its final
-  state (nbconvert's ``CoalesceStreamsPreprocessor``) and emptied stderr dropped;
+  state (``JoinRedrawnLines``, then nbconvert's ``CoalesceStreamsPreprocessor``) and emptied
+  stderr dropped;
 - ``ShellCommandsOff``: shell lines (``!pip``, ``%pip``, ``%%bash``) turned off, for a
   submission about to be graded;
 - ``write_notebook`` (temporary name, then rename) and ``readable_notebook``.
@@ -61,6 +62,35 @@ class ShellCommandsOff(Preprocessor):
         return cell, resources
 
 
+class JoinRedrawnLines(Preprocessor):
+    """Join a stream chunk that redraws a line (starts with ``\\r``) to the chunk it redraws.
+
+    ``CoalesceStreamsPreprocessor`` merges only neighbouring chunks of one stream, so a bar on
+    stderr whose redraws are interleaved with prints on stdout (a validation line in the middle
+    of an epoch) would keep an unfinished state; joined, the redraw replaces it.
+    """
+
+    def preprocess_cell(self, cell, resources, index):  # noqa: D102
+        if cell.cell_type != "code":
+            return cell, resources
+        outputs, open_line = [], {}  # stream name -> its output whose last line is unfinished
+        for output in cell.outputs:
+            if output.get("output_type") != "stream":
+                outputs.append(output)
+                continue
+            text = "".join(output.get("text", ""))
+            earlier = open_line.get(output.name)
+            if earlier is not None and text.startswith("\r"):
+                earlier.text = "".join(earlier.get("text", "")) + text
+                output = earlier
+            else:
+                outputs.append(output)
+            full = "".join(output.get("text", ""))
+            open_line[output.name] = output if full and not full.endswith("\n") else None
+        cell.outputs = outputs
+        return cell, resources
+
+
 class DropEmptyStderr(Preprocessor):
     """Drop stderr outputs that are empty once coalesced (a bar that cleared itself)."""
 
@@ -93,8 +123,8 @@ def final_stream_lines(outputs: list) -> list:
 
     cell = nbformat.v4.new_code_cell(outputs=[nbformat.from_dict(copy.deepcopy(o))
                                               for o in outputs])
-    cell, _ = CoalesceStreamsPreprocessor().preprocess_cell(cell, {}, 0)
-    cell, _ = DropEmptyStderr().preprocess_cell(cell, {}, 0)
+    for step in (JoinRedrawnLines(), CoalesceStreamsPreprocessor(), DropEmptyStderr()):
+        cell, _ = step.preprocess_cell(cell, {}, 0)
     return list(cell.outputs)
 
 
@@ -111,7 +141,7 @@ def cleaned(nb: NotebookNode, keep_outputs: bool = False,
     nb = nbformat.from_dict(copy.deepcopy(nb))
     steps: list[Preprocessor] = []
     if keep_outputs:
-        steps += [CoalesceStreamsPreprocessor(), DropEmptyStderr()]
+        steps += [JoinRedrawnLines(), CoalesceStreamsPreprocessor(), DropEmptyStderr()]
     else:
         steps.append(ClearOutputPreprocessor(remove_metadata_fields={"collapsed", "scrolled",
                                                                      *RUN_METADATA_KEYS}))

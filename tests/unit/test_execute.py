@@ -239,3 +239,20 @@ def test_final_stream_lines_keep_what_a_terminal_shows():
     assert kept[0]["text"] == "epoch 1: 100%|##| 9/9\n"
     assert kept[1]["text"] == "loss 0.5\nacc 0.9\n"
     assert outputs[0]["text"] == bar, "the input outputs are left as they were"
+
+
+def test_a_bar_cleared_after_a_print_on_the_other_stream_leaves_no_unfinished_state():
+    from course_utils.tools.transforms import final_stream_lines
+
+    outputs = [{"output_type": "stream", "name": "stderr", "text": "\repoch 1:   0%| | 0/9"},
+               {"output_type": "stream", "name": "stderr", "text": "\repoch 1:  44%|# | 4/9"},
+               {"output_type": "stream", "name": "stdout", "text": "validation 0.81\n"},
+               {"output_type": "stream", "name": "stderr", "text": "\r" + " " * 24 + "\r"},
+               {"output_type": "stream", "name": "stdout", "text": "done\n"}]
+    kept = final_stream_lines(outputs)
+    assert [(o["name"], o["text"]) for o in kept] == [("stdout", "validation 0.81\ndone\n")]
+    finished = outputs[:3] + [{"output_type": "stream", "name": "stderr",
+                               "text": "\repoch 1: 100%|##| 9/9\n"}]
+    kept = final_stream_lines(finished)
+    assert [(o["name"], o["text"]) for o in kept] == [("stderr", "epoch 1: 100%|##| 9/9\n"),
+                                                      ("stdout", "validation 0.81\n")]
