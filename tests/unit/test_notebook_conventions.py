@@ -64,6 +64,59 @@ def test_stored_progress_bars_keep_one_final_line_per_loop(path):
                 assert "\r" not in "".join(output["text"]), "re-run with `make notebooks`"
 
 
+# The main path of a lesson ends at the first of these headings; what follows is read on demand.
+MAIN_PATH_END = re.compile(r"^#+\s*(Appendix|What to remember|Exercises)", re.IGNORECASE | re.M)
+MAIN_PATH_WORDS = 2000
+
+
+def main_path_words(cells: list[dict]) -> int:
+    """Return the words of markdown from the title to "What to remember", an appendix or the
+    exercises, whichever comes first (the badge cell left out)."""
+    words = 0
+    for cell in cells[1:]:
+        if cell["cell_type"] != "markdown":
+            continue
+        text = "".join(cell["source"])
+        end = MAIN_PATH_END.search(text)
+        words += len((text[:end.start()] if end else text).split())
+        if end:
+            break
+    return words
+
+
+def test_main_path_counts_words_up_to_the_first_closing_heading():
+    cells = [{"cell_type": "markdown", "source": "badge words here"},
+             {"cell_type": "markdown", "source": "# Title\n\none two three"},
+             {"cell_type": "code", "source": "x = 1 2 3 4"},
+             {"cell_type": "markdown", "source": "four five\n## Appendix: more\nsix seven"},
+             {"cell_type": "markdown", "source": "eight"}]
+    assert main_path_words(cells) == 7
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_a_lesson_reads_in_at_most_2000_words_before_its_appendix(path):
+    words = main_path_words(_cells(path))
+    assert words <= MAIN_PATH_WORDS, (
+        f"{path.name}: {words} words of markdown before 'What to remember' (at most "
+        f"{MAIN_PATH_WORDS}): move side topics to an appendix after it")
+
+
+# A tqdm bar as stored: "epoch 1/1:  38%|###   | 210/558 [...]"
+STORED_BAR = re.compile(r"(\d+)%\|[^|\n]*\|\s*(\d+)/(\d+)")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_stored_progress_bar_stops_short_of_its_end(path):
+    """A bar a loop finished is stored at its end, or not at all (a bar that cleared itself)."""
+    for index, cell in enumerate(_cells(path)):
+        for output in cell.get("outputs", []):
+            text = "".join(output.get("text", "")) if output.get("output_type") == "stream" else ""
+            for bar in STORED_BAR.finditer(text):
+                assert bar.group(2) == bar.group(3), (
+                    f"cell {index} stores an unfinished bar {bar.group()!r}: re-run with "
+                    "`make notebooks`")
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_lesson_has_the_install_cell_then_parameters_then_the_setup_cell(path):
     code = [c for c in _cells(path) if c["cell_type"] == "code"]
