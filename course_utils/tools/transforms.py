@@ -117,13 +117,18 @@ class DropRunMetadata(Preprocessor):
         return nb, resources
 
 
+def final_state_steps() -> list[Preprocessor]:
+    """Return the preprocessors that reduce stored streams to what a terminal would show."""
+    return [JoinRedrawnLines(), CoalesceStreamsPreprocessor(), DropEmptyStderr()]
+
+
 def final_stream_lines(outputs: list) -> list:
     """Return ``outputs`` with streams merged and each redrawn line (``\\r``) at its final state."""
     import nbformat
 
     cell = nbformat.v4.new_code_cell(outputs=[nbformat.from_dict(copy.deepcopy(o))
                                               for o in outputs])
-    for step in (JoinRedrawnLines(), CoalesceStreamsPreprocessor(), DropEmptyStderr()):
+    for step in final_state_steps():
         cell, _ = step.preprocess_cell(cell, {}, 0)
     return list(cell.outputs)
 
@@ -141,7 +146,7 @@ def cleaned(nb: NotebookNode, keep_outputs: bool = False,
     nb = nbformat.from_dict(copy.deepcopy(nb))
     steps: list[Preprocessor] = []
     if keep_outputs:
-        steps += [JoinRedrawnLines(), CoalesceStreamsPreprocessor(), DropEmptyStderr()]
+        steps += final_state_steps()
     else:
         steps.append(ClearOutputPreprocessor(remove_metadata_fields={"collapsed", "scrolled",
                                                                      *RUN_METADATA_KEYS}))
