@@ -1,8 +1,8 @@
 """Turn tokenized texts into batches, two ways, and measure the padding each wastes.
 
-*Fixed length* (the older recipe): tokenize every text, pad or cut it to one
-``max_length`` with ``keras.utils.pad_sequences``, build the attention masks and wrap the
-tensors in a ``TensorDataset``.
+*Fixed length* (the older recipe, written out in lesson 03): tokenize every text, pad or cut
+it to one ``max_length`` with ``keras.utils.pad_sequences``, build the attention masks and wrap
+the tensors in a ``TensorDataset``.
 
 *Dynamic padding* (the current recipe): a ``datasets.Dataset`` tokenized with a batched
 ``map`` and no padding; ``DataCollatorWithPadding`` pads each batch only to its own
@@ -13,7 +13,6 @@ Both give the model the same tokens and masks once the padding is trimmed
 
 Example::
 
-    >>> fixed = fixed_length_dataset(tokenizer, texts, label_ids, max_length=128)  # doctest: +SKIP
     >>> dynamic = tokenized_dataset(frame, tokenizer, max_length=128)              # doctest: +SKIP
     >>> loader = evaluation_loader(dynamic, 32, DataCollatorWithPadding(tokenizer)) # doctest: +SKIP
     >>> padding_waste(loader)                                                      # doctest: +SKIP
@@ -22,13 +21,11 @@ Example::
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 
-import numpy as np
 import pandas as pd
 import torch
-from torch.utils.data import DataLoader, SequentialSampler, TensorDataset
+from torch.utils.data import DataLoader, SequentialSampler
 
 
 def token_ids(texts: Sequence[str], tokenizer, max_length: int) -> list[list[int]]:
@@ -36,30 +33,10 @@ def token_ids(texts: Sequence[str], tokenizer, max_length: int) -> list[list[int
     return tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
 
 
-def pad_fixed_length(sequences: Sequence[Sequence[int]], max_length: int,
-                     pad_id: int) -> np.ndarray:
-    """Pad (and cut) every sequence at its end to ``max_length`` with keras' ``pad_sequences``."""
-    os.environ.setdefault("KERAS_BACKEND", "torch")  # keras 3 without TensorFlow
-    from keras.utils import pad_sequences  # imported here: importing keras takes seconds
-
-    return pad_sequences(sequences, maxlen=max_length, dtype="int64", value=pad_id,
-                         padding="post", truncating="post")
-
-
 def attention_mask_from_lengths(lengths: Sequence[int], max_length: int) -> torch.Tensor:
     """Return a 0/1 mask with ones on the first ``length`` positions of each row."""
     lengths = torch.as_tensor(list(lengths)).clamp(max=max_length)
     return (torch.arange(max_length)[None, :] < lengths[:, None]).long()
-
-
-def fixed_length_dataset(tokenizer, texts: Sequence[str], label_ids: Sequence[int],
-                         max_length: int) -> TensorDataset:
-    """Return a TensorDataset of (input_ids, attention_mask, labels), all padded to max_length."""
-    sequences = token_ids(texts, tokenizer, max_length)
-    input_ids = torch.tensor(pad_fixed_length(sequences, max_length, tokenizer.pad_token_id))
-    attention_mask = attention_mask_from_lengths([len(s) for s in sequences], max_length)
-    labels = torch.tensor(np.array(label_ids, dtype=np.int64))
-    return TensorDataset(input_ids, attention_mask, labels)
 
 
 def evaluation_loader(dataset, batch_size: int, collate_fn=None) -> DataLoader:

@@ -155,6 +155,21 @@ def _label_arrays(**named: Sequence[Any]) -> list[np.ndarray]:
     return list(arrays.values())
 
 
+def mcnemar_verdict(only_a_right: int, only_b_right: int,
+                    confidence: float = 0.95) -> tuple[str, float]:
+    """Return (verdict, p) for A against B from the texts only one of them gets right.
+
+    McNemar's exact test: under "no difference" each such text is equally likely to favour A or
+    B. The verdict is "better" or "worse" (A against B) when p < 1 - confidence, else "tie".
+    """
+    _check_confidence(confidence)
+    discordant = only_a_right + only_b_right
+    p_value = float(binomtest(only_a_right, discordant, 0.5).pvalue) if discordant else 1.0
+    if p_value >= 1.0 - confidence:
+        return "tie", p_value
+    return ("better" if only_a_right > only_b_right else "worse"), p_value
+
+
 def paired_comparison(y_true: Sequence[Any], pred_a: Sequence[Any], pred_b: Sequence[Any], *,
                       confidence: float = 0.95, n_boot: int = 2000,
                       seed: int = 0) -> PairedComparison:
@@ -173,8 +188,7 @@ def paired_comparison(y_true: Sequence[Any], pred_a: Sequence[Any], pred_b: Sequ
     n = int(y_true.size)
     only_a_right = int((right_a & ~right_b).sum())
     only_b_right = int((right_b & ~right_a).sum())
-    discordant = only_a_right + only_b_right
-    p_value = float(binomtest(only_a_right, discordant, 0.5).pvalue) if discordant else 1.0
+    verdict, p_value = mcnemar_verdict(only_a_right, only_b_right, confidence)
     difference = (only_a_right - only_b_right) / n
 
     per_text = right_a.astype(np.int8) - right_b.astype(np.int8)
@@ -185,10 +199,6 @@ def paired_comparison(y_true: Sequence[Any], pred_a: Sequence[Any], pred_b: Sequ
         for start in range(0, n_boot, rows)])
     alpha = 1.0 - confidence
     low, high = np.quantile(resampled, [alpha / 2, 1 - alpha / 2])
-
-    verdict = "tie"
-    if p_value < alpha:
-        verdict = "better" if difference > 0 else "worse"
     return PairedComparison(
         n=n, accuracy_a=float(right_a.mean()), accuracy_b=float(right_b.mean()),
         difference=float(difference), interval=(float(low), float(high)),

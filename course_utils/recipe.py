@@ -125,9 +125,10 @@ def length_predicts_label(train_lengths: Sequence[int], train_label_ids: Sequenc
     >>> length_predicts_label([10] * 50 + [90] * 50, [0] * 50 + [1] * 50, 2).batching
     'random'
     """
-    from scipy.stats import binomtest
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
     from sklearn.tree import DecisionTreeClassifier
+
+    from .metrics import mcnemar_verdict
 
     lengths = np.asarray(train_lengths, dtype=float)
     labels = _checked_label_ids(train_label_ids, num_labels)
@@ -146,13 +147,11 @@ def length_predicts_label(train_lengths: Sequence[int], train_label_ids: Sequenc
         by_length = cross_val_predict(tree, lengths[:, None], labels, cv=splitter)
     length_right = by_length == labels
     majority_right = labels == int(np.argmax(counts))
-    only_length = int(np.sum(length_right & ~majority_right))
-    discordant = only_length + int(np.sum(~length_right & majority_right))
-    p_value = binomtest(only_length, discordant, 0.5).pvalue if discordant else 1.0
-    length_accuracy, majority_accuracy = float(length_right.mean()), float(majority_right.mean())
-    return LengthCheck(length_accuracy=length_accuracy, majority_accuracy=majority_accuracy,
-                       p_value=float(p_value),
-                       predicts=bool(p_value < alpha and length_accuracy > majority_accuracy))
+    verdict, p_value = mcnemar_verdict(int(np.sum(length_right & ~majority_right)),
+                                       int(np.sum(~length_right & majority_right)), 1 - alpha)
+    return LengthCheck(length_accuracy=float(length_right.mean()),
+                       majority_accuracy=float(majority_right.mean()), p_value=p_value,
+                       predicts=verdict == "better")
 
 
 def _checked_label_ids(label_ids: Sequence[int], num_labels: int) -> np.ndarray:

@@ -7,6 +7,7 @@ the guard on the learner's folders, nbval's recorded metrics) live in the reposi
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,41 @@ def reviews_csv() -> Path:
 def hamlet_txt() -> Path:
     """Return the cached Hamlet text."""
     return assets.asset_path("hamlet", fetch_missing=False)
+
+
+@pytest.fixture(scope="session")
+def pad_fixed_length():
+    """Return lesson 03's padding as a function: (sequences, max_length, pad_id) -> int64 array,
+    every sequence padded (and cut) at its end by keras' ``pad_sequences``."""
+    os.environ.setdefault("KERAS_BACKEND", "torch")  # keras 3 without TensorFlow
+    from keras.utils import pad_sequences  # imported here: importing keras takes seconds
+
+    def pad(sequences, max_length: int, pad_id: int):
+        return pad_sequences(sequences, maxlen=max_length, dtype="int64", value=pad_id,
+                             padding="post", truncating="post")
+
+    return pad
+
+
+@pytest.fixture(scope="session")
+def fixed_length_dataset(pad_fixed_length):
+    """Return lesson 03's fixed-length recipe as a function: (tokenizer, texts, label_ids,
+    max_length) -> TensorDataset of (input_ids, attention_mask, labels), all padded to
+    max_length. The tests compare the course's dynamic padding with it."""
+    import numpy as np
+    import torch
+    from torch.utils.data import TensorDataset
+
+    from course_utils.batching import attention_mask_from_lengths, token_ids
+
+    def build(tokenizer, texts, label_ids, max_length: int) -> TensorDataset:
+        sequences = token_ids(texts, tokenizer, max_length)
+        input_ids = torch.tensor(pad_fixed_length(sequences, max_length, tokenizer.pad_token_id))
+        attention_mask = attention_mask_from_lengths([len(s) for s in sequences], max_length)
+        labels = torch.tensor(np.array(label_ids, dtype=np.int64))
+        return TensorDataset(input_ids, attention_mask, labels)
+
+    return build
 
 
 @pytest.fixture

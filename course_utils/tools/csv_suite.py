@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..corpora import hamlet_speeches, load_reviews
+from ..metrics import mcnemar_verdict
 from .lessons import course_folder
 from .tables import markdown_table
 
@@ -128,17 +129,6 @@ def problems(case: Case, metrics_04: dict, metrics_05: dict) -> list[str]:
     return [f"{case.name}: {problem}" for problem in found]
 
 
-def paired_verdict(only_a_right: int, only_b_right: int, alpha: float = 0.05) -> str:
-    """Return "better", "worse" or "tie" for A against B from McNemar's exact test's counts."""
-    from scipy.stats import binomtest
-
-    discordant = only_a_right + only_b_right
-    p_value = binomtest(only_a_right, discordant, 0.5).pvalue if discordant else 1.0
-    if p_value >= alpha:
-        return "tie"
-    return "better" if only_a_right > only_b_right else "worse"
-
-
 def verdict_problems(metrics_05: dict, n_test: int, tuned: float, frozen: float) -> list[str]:
     """Return how lesson 05's fine-tuned-vs-frozen verdict disagrees with its recorded counts."""
     counts = metrics_05.get("finetune_vs_frozen_counts")
@@ -151,7 +141,7 @@ def verdict_problems(metrics_05: dict, n_test: int, tuned: float, frozen: float)
         found.append(f"lesson 05's counts ({only_tuned} texts only the fine-tune gets right, "
                      f"{only_frozen} only the frozen head) do not give its accuracies "
                      f"{tuned:.4f} and {frozen:.4f}")
-    verdict = paired_verdict(only_tuned, only_frozen)
+    verdict, _ = mcnemar_verdict(only_tuned, only_frozen)
     if printed != verdict:
         found.append(f"lesson 05 printed {printed!r}, its numbers say {verdict!r}")
     if verdict == "worse":

@@ -6,7 +6,7 @@ import pytest
 from torch.utils.data import DataLoader, SequentialSampler
 from transformers import DataCollatorWithPadding
 
-from course_utils.batching import fixed_length_dataset, tokenized_dataset
+from course_utils.batching import tokenized_dataset
 from course_utils.corpora import load_labelled_splits
 from course_utils.homework import evaluate
 
@@ -21,7 +21,7 @@ def frames():
 
 
 @pytest.fixture(scope="module")
-def datasets_(tokenizer, frames):
+def datasets_(tokenizer, frames, fixed_length_dataset):
     train, valid = frames
     return (fixed_length_dataset(tokenizer, train["text"], train["label_id"], MAX_LENGTH),
             fixed_length_dataset(tokenizer, valid["text"], valid["label_id"], MAX_LENGTH))

@@ -11,9 +11,7 @@ from course_utils.batching import (
     attention_mask_from_lengths,
     batch_parts,
     evaluation_loader,
-    fixed_length_dataset,
     length_grouped_sampler,
-    pad_fixed_length,
     padding_waste,
     same_model_inputs,
     token_ids,
@@ -37,13 +35,13 @@ def collated_loader(frame, tokenizer, batch_size: int = 16) -> DataLoader:
                              collate_fn=DataCollatorWithPadding(tokenizer))
 
 
-def test_keras_pads_and_cuts_at_the_end():
+def test_keras_pads_and_cuts_at_the_end(pad_fixed_length):
     padded = pad_fixed_length([[101, 7, 102], [101, 1, 2, 3, 4, 5, 102]], 5, pad_id=0)
     assert padded.tolist() == [[101, 7, 102, 0, 0], [101, 1, 2, 3, 4]]
     assert str(padded.dtype) == "int64"
 
 
-def test_cutting_with_keras_loses_sep_but_the_tokenizer_keeps_it(tokenizer):
+def test_cutting_with_keras_loses_sep_but_the_tokenizer_keeps_it(tokenizer, pad_fixed_length):
     text = "a very long review " * 20
     untruncated = tokenizer(text)["input_ids"]
     cut_by_keras = pad_fixed_length([untruncated], 8, tokenizer.pad_token_id)[0]
@@ -67,7 +65,8 @@ def test_mask_from_lengths_does_not_depend_on_the_pad_id():
     assert (ids > 0).long().tolist() != mask.tolist()
 
 
-def test_fixed_length_dataset_holds_padded_ids_masks_and_labels(tokenizer, frame):
+def test_fixed_length_dataset_holds_padded_ids_masks_and_labels(tokenizer, frame,
+                                                               fixed_length_dataset):
     dataset = fixed_length_dataset(tokenizer, frame["text"], frame["label_id"], MAX_LENGTH)
     input_ids, attention_mask, labels = dataset.tensors
     assert input_ids.shape == attention_mask.shape == (len(frame), MAX_LENGTH)
@@ -111,14 +110,14 @@ def test_collator_pads_each_batch_to_its_longest_text(tokenizer, frame):
     assert len({width for width, _ in widths}) > 1
 
 
-def test_both_paths_give_the_model_the_same_inputs(tokenizer, frame):
+def test_both_paths_give_the_model_the_same_inputs(tokenizer, frame, fixed_length_dataset):
     fixed = evaluation_loader(fixed_length_dataset(tokenizer, frame["text"], frame["label_id"],
                                                    MAX_LENGTH), 16)
     dynamic = collated_loader(frame, tokenizer)
     assert same_model_inputs(fixed, dynamic) == len(frame)
 
 
-def test_the_comparison_catches_a_different_text(tokenizer, frame):
+def test_the_comparison_catches_a_different_text(tokenizer, frame, fixed_length_dataset):
     fixed = evaluation_loader(fixed_length_dataset(tokenizer, frame["text"], frame["label_id"],
                                                    MAX_LENGTH), 16)
     shifted = frame.iloc[list(range(1, len(frame))) + [0]]
@@ -136,7 +135,7 @@ def test_padding_waste_counts_masked_positions():
         padding_waste([])
 
 
-def test_dynamic_padding_wastes_less_than_fixed_length(tokenizer, frame):
+def test_dynamic_padding_wastes_less_than_fixed_length(tokenizer, frame, fixed_length_dataset):
     fixed = evaluation_loader(fixed_length_dataset(tokenizer, frame["text"], frame["label_id"],
                                                    MAX_LENGTH), 16)
     dynamic = collated_loader(frame, tokenizer)

@@ -1,24 +1,6 @@
 """The CSV suite checks lesson 05's verdict against the paired counts the lesson recorded."""
 
-import numpy as np
-
-from course_utils.metrics import paired_comparison
-from course_utils.tools.csv_suite import paired_verdict, verdict_problems
-
-
-def test_paired_verdict_agrees_with_the_metrics_paired_comparison():
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 2, 400)
-    for flips_a, flips_b in [(0.10, 0.20), (0.20, 0.10), (0.15, 0.16)]:
-        a = np.where(rng.random(400) < flips_a, 1 - y, y)
-        b = np.where(rng.random(400) < flips_b, 1 - y, y)
-        paired = paired_comparison(y, a, b)
-        assert paired_verdict(paired.only_a_right, paired.only_b_right) == paired.verdict
-
-
-def test_paired_verdict_is_a_tie_without_disagreement():
-    assert paired_verdict(0, 0) == "tie"
-    assert paired_verdict(30, 5) == "better" and paired_verdict(5, 30) == "worse"
+from course_utils.tools.csv_suite import verdict_problems
 
 
 def test_a_verdict_that_its_counts_do_not_give_is_reported():

@@ -9,7 +9,7 @@ import pytest
 from scipy.stats import binomtest, norm
 
 from course_utils import metrics
-from course_utils.metrics import agreement, paired_comparison
+from course_utils.metrics import agreement, mcnemar_verdict, paired_comparison
 
 
 def predictions(n: int, a_right: np.ndarray, b_right: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -144,3 +144,23 @@ def test_bad_input_raises_a_value_error_that_says_what_to_pass():
         agreement([0, 1], [0, 1, 1])
     with pytest.raises(ValueError, match="not percentages"):
         agreement([0, 1], [0, 1]).at_least(99)
+
+
+def test_mcnemar_verdict_from_counts_agrees_with_the_paired_comparison():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 400)
+    for flips_a, flips_b in [(0.10, 0.20), (0.20, 0.10), (0.15, 0.16)]:
+        a = np.where(rng.random(400) < flips_a, 1 - y, y)
+        b = np.where(rng.random(400) < flips_b, 1 - y, y)
+        paired = paired_comparison(y, a, b)
+        assert mcnemar_verdict(paired.only_a_right, paired.only_b_right) == (
+            paired.verdict, paired.p_value)
+
+
+def test_mcnemar_verdict_is_a_tie_without_disagreement_and_checks_its_confidence():
+    assert mcnemar_verdict(0, 0) == ("tie", 1.0)
+    assert mcnemar_verdict(30, 5)[0] == "better" and mcnemar_verdict(5, 30)[0] == "worse"
+    assert mcnemar_verdict(16, 6)[0] == "tie"                      # p = 0.052
+    assert mcnemar_verdict(16, 6, confidence=0.9)[0] == "better"
+    with pytest.raises(ValueError, match="confidence"):
+        mcnemar_verdict(3, 4, confidence=95)
