@@ -17,8 +17,8 @@ Example::
     fine-tuned 0.817 vs TF-IDF 0.785 on 2,551 texts: fine-tuned is better (McNemar p = 0.0004; ...
     >>> agreement(pred_int8, pred_fp32).at_least(0.99)                      # doctest: +SKIP
     True
-    >>> compare(0.805, 0.795, n=1276)    # unpaired: different texts      # doctest: +SKIP
-    'tie'
+    >>> mcnemar_verdict(only_a_right=253, only_b_right=171)                # doctest: +SKIP
+    ('better', 7.9...e-05)
     >>> most_confident_mistakes(texts, y_true, probs, id2label, k=5)         # doctest: +SKIP
     >>> results_table([{"approach": "TF-IDF + logreg", "test_accuracy": 0.775}])   # doctest: +SKIP
 """
@@ -69,31 +69,6 @@ def wilson_interval(value: float, n: int, confidence: float = 0.95) -> tuple[flo
 
 
 VERDICTS = ("better", "worse", "tie")
-
-
-def compare(a: float, b: float, n: int, confidence: float = 0.95) -> str:
-    """Return "better", "worse" or "tie": accuracy ``a`` against ``b``, each measured on n examples.
-
-    A tie when either accuracy lies inside the other's Wilson interval: n examples cannot tell
-    the two apart, and another seed or another sample of texts could swap them.
-
-    This is the *unpaired* view, for accuracies measured on different texts. Two models scored
-    on the same texts are compared with ``paired_comparison(y_true, pred_a, pred_b)``: it counts
-    the texts where they disagree and tells apart gaps this rule calls a tie.
-    """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n is the number of examples each accuracy was measured on (an integer "
-                         f">= 1), got {n!r}.")
-    for name, value in (("a", a), ("b", b)):
-        if not 0.0 <= value <= 1.0:
-            raise ValueError(f"{name} is an accuracy in [0, 1], got {value!r}: pass fractions, "
-                             "not percentages.")
-
-    a_low, a_high = wilson_interval(a, n, confidence)
-    b_low, b_high = wilson_interval(b, n, confidence)
-    if a_low <= b <= a_high or b_low <= a <= b_high:
-        return "tie"
-    return "better" if a > b else "worse"
 
 
 @dataclass(frozen=True)

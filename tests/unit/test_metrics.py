@@ -57,22 +57,6 @@ def test_results_table_puts_the_best_first():
         results_table([{"test_accuracy": 0.5}])
 
 
-def test_compare_calls_a_gap_inside_the_noise_a_tie_and_a_clear_gap_a_verdict():
-    assert metrics.compare(0.805, 0.795, n=1276) == "tie"        # lesson 04's validation gap
-    assert metrics.compare(0.7009, 0.6927, n=2551) == "tie"      # +0.8 points on 2,551 texts
-    assert metrics.compare(0.833, 0.759, n=2551) == "better"
-    assert metrics.compare(0.759, 0.833, n=2551) == "worse"
-    assert metrics.compare(0.52, 0.50, n=100) == "tie"
-    assert metrics.compare(0.52, 0.50, n=100_000) == "better"    # more examples, less noise
-
-
-def test_compare_refuses_percentages_and_a_missing_count():
-    with pytest.raises(ValueError, match="fractions"):
-        metrics.compare(80.5, 79.5, n=1276)
-    with pytest.raises(ValueError, match="number of examples"):
-        metrics.compare(0.8, 0.7, n=0)
-
-
 def test_wilson_interval_of_a_value_matches_the_interval_of_its_predictions():
     y_true, y_pred = [0, 1] * 50, [0, 1] * 40 + [1, 0] * 10
     assert metrics.wilson_interval(0.8, 100) == pytest.approx(
