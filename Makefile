@@ -28,7 +28,7 @@ help:
 	@echo "make test-lowest  unit tests and lessons 01, 03 (small) at the lowest allowed versions"
 	@echo "make test-colab    lessons 01, 03 (small) in a Colab-like kernel that installs the course"
 	@echo "make test-browser  lessons 01, 03 (small) run in JupyterLab by headless Chromium"
-	@echo "make notebooks  re-execute the committed notebooks in place (offline profile)"
+	@echo "make notebooks  re-execute the committed notebooks in place as a first run (ONLY=02,05)"
 	@echo "make csv-suite  lessons 04 and 05 on the CSVs make test does not run; prints a table"
 	@echo "make ci         every CI job, each logged; one failure hides no other result"
 	@echo "make lab        JupyterLab on the course's kernel"
@@ -115,7 +115,7 @@ test-browser: assets $(STAMP)
 	$(PY) -m pytest -m runtime tests/runtime/test_browser.py $(PYTEST_ARGS)
 
 notebooks: assets
-	$(PY) -m course_utils notebooks
+	$(PY) -m course_utils notebooks $(if $(ONLY),--only $(ONLY))
 
 # Lessons 04 and 05 on the CSVs of course_utils/tools/csv_suite.py that make test does not run
 csv-suite: assets

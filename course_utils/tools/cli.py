@@ -107,7 +107,8 @@ def _notebooks_command(args: argparse.Namespace) -> int:
 
     results = runner.refresh_notebooks(only, progress=not args.no_progress)
     for r in results:
-        print(f"{r.name:<28} {r.status:<7} {r.seconds:7.1f} s  {r.error or ''}")
+        note = r.error or ("" if r.output else "(run first: a chosen lesson reads its artifacts)")
+        print(f"{r.name:<28} {r.status:<7} {r.seconds:7.1f} s  {note}")
     timed = {r.name[:2]: r.seconds for r in results if r.status == "ok"}
     if timed:
         readme.write_times(timed, f"{machine_report()}; {load_note()}")

@@ -12,6 +12,8 @@ Example::
     ('02', '04')
     >>> small_parameters("03")
     {'max_length': 64}
+    >>> with_dependencies(["07"])
+    ['02', '04', '05', '07']
 """
 
 from __future__ import annotations
@@ -63,6 +65,18 @@ LESSONS: dict[str, Lesson] = {lesson.number: lesson for lesson in (
            depends_on=("05",)),
 )}
 CSV_LESSONS = tuple(n for n, lesson in LESSONS.items() if lesson.reads_csv)
+
+
+def with_dependencies(lessons: list[str]) -> list[str]:
+    """Return ``lessons`` and every lesson whose artifacts they read (transitively), in order."""
+    needed: set[str] = set()
+    pending = list(lessons)
+    while pending:
+        lesson = pending.pop()
+        if lesson not in needed:
+            needed.add(lesson)
+            pending.extend(LESSONS[lesson].depends_on if lesson in LESSONS else ())
+    return sorted(needed)
 
 
 def checkout_root() -> Path | None:

@@ -47,6 +47,7 @@ from .lessons import (
     lesson_of,
     select_notebooks,
     small_parameters,
+    with_dependencies,
 )
 from .tables import markdown_table
 from .transforms import cleaned, readable_notebook, write_notebook
@@ -246,17 +247,38 @@ def refresh_notebooks(only: list[str] | None = None, progress: bool = True,
                       notebook_dir: Path | None = None) -> list[NotebookResult]:
     """Re-execute lesson notebooks in place with their default parameters (offline profile).
 
-    A notebook is replaced only when its run succeeded, and without papermill's run metadata,
-    so re-executed notebooks diff cleanly; a failed run is kept under ``notebooks/.executing``.
+    The stored outputs are a learner's first run: every notebook runs in one new, empty
+    artifacts folder (no cached features, no earlier lesson's leftovers), after the lessons
+    whose artifacts it reads (``LESSONS[n].depends_on``), which run there too but are not
+    rewritten unless chosen. A notebook is replaced only when its run succeeded, and without
+    papermill's run metadata, so re-executed notebooks diff cleanly; a failed run is kept under
+    ``notebooks/.executing``.
     """
-    results = []
-    for notebook in select_notebooks(only, notebook_dir):
-        staged = notebook.parent / ".executing" / notebook.name  # hidden: pytest skips it
-        result = run_notebook(notebook, staged, {}, progress)
-        executed = readable_notebook(staged) if result.status == "ok" else None
-        if executed is not None:
-            write_notebook(cleaned(executed, keep_outputs=True), notebook)
-            staged.unlink()
-        result.output = str(notebook if executed is not None else staged)
-        results.append(result)
+    import tempfile
+
+    chosen = select_notebooks(only, notebook_dir)
+    needed = with_dependencies([lesson_of(notebook) for notebook in chosen])
+    results, failed = [], set()
+    with tempfile.TemporaryDirectory(prefix="course-notebooks-") as fresh:
+        env = {"COURSE_ARTIFACTS": fresh}
+        for notebook in [n for n in lesson_notebooks(notebook_dir) if lesson_of(n) in needed]:
+            missing = sorted(failed & set(with_dependencies([lesson_of(notebook)])))
+            if missing:                       # it would run without what it reads: not stored
+                results.append(NotebookResult(name=notebook.stem, status="failed", seconds=0.0,
+                                              peak_rss_mb=0.0,
+                                              error=f"not run: lesson {', '.join(missing)} "
+                                                    "failed and this lesson reads its artifacts"))
+                continue
+            staged = notebook.parent / ".executing" / notebook.name  # hidden: pytest skips it
+            result = run_notebook(notebook, staged, {}, progress, env=env)
+            executed = readable_notebook(staged) if result.status == "ok" else None
+            if executed is not None and notebook in chosen:
+                write_notebook(cleaned(executed, keep_outputs=True), notebook)
+            if executed is not None:
+                staged.unlink()
+            kept = notebook if notebook in chosen else ""   # a dependency's run is not kept
+            result.output = str(kept if executed is not None else staged)
+            results.append(result)
+            if result.status != "ok":
+                failed.add(lesson_of(notebook))
     return results

@@ -222,6 +222,42 @@ def test_refreshing_a_lesson_keeps_outputs_and_drops_run_metadata(tmp_path):
 
 
 @pytest.mark.kernel
+def test_a_refreshed_lesson_runs_first_in_a_fresh_folder_after_what_it_reads(tmp_path,
+                                                                           monkeypatch):
+    """Stored outputs are a first run: no leftovers (a warm feature cache), dependencies run."""
+    stale = tmp_path / "learners-artifacts"
+    (stale / "features").mkdir(parents=True)
+    (stale / "features" / "cached.npy").write_text("from an earlier run")
+    monkeypatch.setenv("COURSE_ARTIFACTS", str(stale))
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    writes = ("from course_utils import artifacts_dir\n"
+              "(artifacts_dir('{0}') / 'done').write_text('{0}')")
+    _write_notebook(folder / "02_mlm.ipynb", writes.format("from-02"))
+    _write_notebook(folder / "04_head.ipynb", writes.format("from-04"))
+    _write_notebook(folder / "05_tune.ipynb",
+                    "from course_utils import record\n"
+                    "from course_utils.artifacts import artifacts_root\n"
+                    "record('found', ','.join(sorted(p.name for p in artifacts_root().iterdir())))")
+    untouched = {name: (folder / name).read_text() for name in ("02_mlm.ipynb", "04_head.ipynb")}
+    results = runner.refresh_notebooks(["05"], progress=False, notebook_dir=folder)
+    assert [(r.name, r.status) for r in results] == [
+        ("02_mlm", "ok"), ("04_head", "ok"), ("05_tune", "ok")]
+    assert results[-1].metrics["found"] == "from-02,from-04"      # and no stale features
+    assert [r.output for r in results] == ["", "", str(folder / "05_tune.ipynb")]
+    assert {name: (folder / name).read_text() for name in untouched} == untouched
+    assert (stale / "features" / "cached.npy").is_file()               # the learner's, kept
+
+    _write_notebook(folder / "04_head.ipynb", "raise ValueError('bad')")
+    before = (folder / "05_tune.ipynb").read_text()
+    results = runner.refresh_notebooks(["05"], progress=False, notebook_dir=folder)
+    assert [(r.name, r.status) for r in results] == [
+        ("02_mlm", "ok"), ("04_head", "failed"), ("05_tune", "failed")]
+    assert results[-1].error == "not run: lesson 04 failed and this lesson reads its artifacts"
+    assert (folder / "05_tune.ipynb").read_text() == before
+
+
+@pytest.mark.kernel
 def test_relative_course_folders_mean_the_callers_folder_not_the_kernels(tmp_path, monkeypatch):
     """`COURSE_ARTIFACTS=runs/x` typed at the root wrote into notebooks/runs/x before."""
     folder = tmp_path / "course" / "notebooks"
