@@ -15,12 +15,14 @@ LOWEST_PY := $(LOWEST_VENV)/bin/python
 PIP_OPTIONS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help setup assets run lint unit test sandbox-tools test-lowest test-colab test-browser notebooks \
+.PHONY: help setup assets run lint unit test test-more test-grader sandbox-tools test-lowest test-colab test-browser notebooks \
 	csv-suite lab bench ci clean distclean hostile-unprivileged
 
 help:
 	@echo "make run        set up, fetch assets, run every lesson, write runs/latest/summary.md"
-	@echo "make test       set up, fetch assets, lint, run the whole test suite"
+	@echo "make test       set up, fetch assets, lint, unit tests, every lesson under nbval, bands"
+	@echo "make test-more  the lessons again on other data and settings, and the slow tests"
+	@echo "make test-grader  the grader end to end: sandbox, limits, a hostile batch (as root)"
 	@echo "make unit       the fast loop: tests that execute no notebook and are not slow (< 1 min)"
 	@echo "make lint       ruff, and the import contracts of the two wings (import-linter)"
 	@echo "make setup      create .venv with the locked packages (make run/test do it for you)"
@@ -29,7 +31,7 @@ help:
 	@echo "make test-colab    lessons 01, 03 (small) in a Colab-like kernel that installs the course"
 	@echo "make test-browser  lessons 01, 03 (small) run in JupyterLab by headless Chromium"
 	@echo "make notebooks  re-execute the committed notebooks in place as a first run (ONLY=02,05)"
-	@echo "make csv-suite  lessons 04 and 05 on the CSVs make test does not run; prints a table"
+	@echo "make csv-suite  lessons 04 and 05 on CSVs of other shapes; prints the README's table"
 	@echo "make ci         every CI job, each logged; one failure hides no other result"
 	@echo "make lab        JupyterLab on the course's kernel"
 	@echo "make bench      course recipes against the original recipes (QUICK=1 for a smoke run)"
@@ -63,8 +65,20 @@ lint: $(STAMP)
 unit: assets $(STAMP)
 	$(PY) -m pytest -q -m "not notebook and not slow and not kernel" tests/unit $(PYTEST_ARGS)
 
-test: assets $(STAMP) lint sandbox-tools
-	$(PY) -m pytest $(PYTEST_ARGS)
+# The README's test command: lint, the unit tests, the homework checks, every lesson once under
+# nbval (its stored outputs) and the bands of those runs. CI also runs the jobs below (make ci).
+test: assets $(STAMP) lint
+	$(PY) -m pytest -m "not slow and not grader and not more" $(PYTEST_ARGS)
+
+# The lessons run again on other data and settings (another CSV, sockets blocked, the full
+# profile's hub loading, the stand-ins), and the slow tests (the benchmarks' quick run).
+test-more: assets $(STAMP)
+	$(PY) -m pytest -m "(more or slow) and not grader" tests $(PYTEST_ARGS)
+
+# The grader end to end: grading with workers and Dask, the sandbox's limits, and the hostile
+# batch as root (hostile-unprivileged runs that batch again as another user).
+test-grader: assets $(STAMP) sandbox-tools
+	$(PY) -m pytest -m grader tests/homework $(PYTEST_ARGS)
 
 # The homework grader's sandbox (bubblewrap): installed when missing, as root with apt-get;
 # otherwise the grading tests fail with the command that installs it.
@@ -80,8 +94,9 @@ hostile-unprivileged: assets $(STAMP) sandbox-tools
 
 # The lowest versions pyproject.toml allows for every direct dependency (torch as locked: the only
 # build on the course's machines), resolved by uv, in $(LOWEST_VENV): the unit and homework tests,
-# then lessons 01 and 03 on their small parameters (the hostile grading suite runs in make test
-# and in hostile-unprivileged, not a third time here). Rebuilt when the bounds or the lock change.
+# then lessons 01 and 03 on their small parameters. The sandbox's limits and the hostile batch
+# test bubblewrap and the kernel, not a Python package's version: make test-grader and
+# hostile-unprivileged run them. Rebuilt when the bounds or the lock change.
 UV_OPTIONS ?= $(if $(wildcard /opt/wheels),--find-links /opt/wheels)
 $(LOWEST_VENV)/.installed: pyproject.toml $(LOCK) | $(STAMP)
 	rm -rf $(LOWEST_VENV)
@@ -97,8 +112,9 @@ $(LOWEST_VENV)/.installed: pyproject.toml $(LOCK) | $(STAMP)
 	touch $@
 
 test-lowest: assets $(LOWEST_VENV)/.installed
-	$(LOWEST_PY) -m pytest -m "not notebook and not slow" tests/unit tests/homework \
-		--ignore=tests/homework/test_hostile.py $(PYTEST_ARGS)
+	$(LOWEST_PY) -m pytest -m "not notebook and not slow and not more" tests/unit tests/homework \
+		--ignore=tests/homework/test_hostile.py --ignore=tests/homework/test_homework_sandbox.py \
+		$(PYTEST_ARGS)
 	COURSE_ARTIFACTS=runs/lowest/artifacts \
 	$(LOWEST_PY) -m course_utils run --only 01,03 --small --out runs/lowest
 
@@ -117,9 +133,9 @@ test-browser: assets $(STAMP)
 notebooks: assets
 	$(PY) -m course_utils notebooks $(if $(ONLY),--only $(ONLY))
 
-# Lessons 04 and 05 on the CSVs of course_utils/tools/csv_suite.py that make test does not run
+# Lessons 04 and 05 on every CSV of course_utils/tools/csv_suite.py
 csv-suite: assets
-	$(PY) -m course_utils.tools.csv_suite --not-in-make-test --out runs/csv-suite
+	$(PY) -m course_utils.tools.csv_suite --out runs/csv-suite
 
 lab: assets $(STAMP)
 	$(PY) -m jupyter lab --allow-root --notebook-dir=notebooks

@@ -202,10 +202,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark notebook cells, keep `runtime` tests out unless asked, run band tests last."""
+    """Mark notebook cells, keep `runtime` tests out unless asked, run band tests last.
+
+    A test that runs a lesson again (``run_lesson``) must be marked ``more``: `make test`
+    runs each lesson once, under nbval, and CI's `make test-more` the other runs.
+    """
     for item in items:
         if item.path.suffix == ".ipynb":
             item.add_marker("notebook")
+        reruns = "run_lesson" in getattr(item, "fixturenames", ())
+        if reruns and not item.get_closest_marker("more"):
+            raise pytest.UsageError(f"{item.nodeid} runs a lesson again (run_lesson) but is not "
+                                    "marked `more`: add @pytest.mark.more (make test-more runs it)")
     if "runtime" not in (config.option.markexpr or ""):
         deselected = [item for item in items if item.get_closest_marker("runtime")]
         if deselected:

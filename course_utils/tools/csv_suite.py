@@ -2,10 +2,10 @@
 
 Each case varies what a learner's CSV varies: size, number of classes (one of them rare),
 text length (short snippets, long speeches truncated at ``max_length``), label type (strings,
--1/0/1) and column names. ``tests/lessons/test_csv_suite.py`` runs lessons 04 and 05 on the cases
-marked ``in_make_test`` (the budget of ``make test`` allows two); ``make csv-suite``, which CI
-also runs, runs the others (``--not-in-make-test``; every case without it) and prints the
-README's table::
+-1/0/1) and column names. ``make csv-suite`` (a CI job) runs lessons 04 and 05 on every case,
+each pair in its own artifacts folder, fails when ``problems`` finds one (the fine-tune worse
+than the frozen head by the paired test, a model not beating the majority class, a printed
+verdict its numbers do not give), and prints the README's table::
 
     .venv/bin/python -m course_utils.tools.csv_suite --out runs/csv-suite
 """
@@ -40,7 +40,6 @@ class Case:
     text_column: str
     label_column: str
     parameters: dict = field(default_factory=dict)   # extra parameters for both lessons
-    in_make_test: bool = True                        # False: only `make csv-suite` runs it
 
 
 def _sample(frame: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
@@ -89,9 +88,9 @@ CASES = (
          "truncated at max_length 64", hamlet_by_speaker, "speech", "speaker",
          {"max_length": 64}),
     Case("reviews-rare-class", "900 review snippets and synopses, 3 classes, the synopses 3% "
-         "(string labels)", reviews_with_rare_plots, "review", "verdict", in_make_test=False),
+         "(string labels)", reviews_with_rare_plots, "review", "verdict"),
     Case("reviews-binary", "2,400 review snippets, 2 classes in the corpus's proportions",
-         reviews_binary, "text", "sentiment", in_make_test=False),
+         reviews_binary, "text", "sentiment"),
 )
 
 
@@ -172,14 +171,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=course_folder("runs") / "csv-suite")
     parser.add_argument("--only", nargs="*", help="case names (default: all)")
-    parser.add_argument("--not-in-make-test", action="store_true",
-                        help="only the cases `make test` does not run (CI runs both)")
     args = parser.parse_args()
     args.out = args.out.absolute()  # the kernels run in notebooks/
     rows, failures = [], []
     for case in CASES:
-        if (args.only and case.name not in args.only) or (args.not_in_make_test
-                                                            and case.in_make_test):
+        if args.only and case.name not in args.only:
             continue
         folder = args.out / case.name
         folder.mkdir(parents=True, exist_ok=True)

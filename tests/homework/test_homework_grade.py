@@ -19,6 +19,8 @@ from course_utils.tools.grading.build import student_notebook
 from course_utils.tools.grading.grade import grade_submissions, submission_lessons
 from course_utils.tools.grading.reports import feedback_file_name, markdown_text
 
+pytestmark = pytest.mark.grader
+
 VERDICT_KEY = "course_exercise"  # what an older check() stored; a forger may still write it
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "homework"
@@ -203,6 +205,7 @@ import dataclasses
 import course_utils.homework as homework
 import course_utils.homework.core as core
 from IPython.display import display
+
 
 
 def check(exercise_id, namespace=None):

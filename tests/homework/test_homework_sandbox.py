@@ -16,7 +16,8 @@ from course_utils.tools.grading.grade import grade_submissions, missing_protecti
 from course_utils.tools.grading.sandbox import sandbox_problems
 from course_utils.tools.lessons import LESSONS, NotebookError, select_notebooks, small_parameters
 
-pytestmark = pytest.mark.usefixtures("lesson99")  # the fixture lesson, here and in the kernels
+# the fixture lesson, here and in the kernels
+pytestmark = [pytest.mark.grader, pytest.mark.usefixtures("lesson99")]
 SOLVED = {"99.1": "squares = [0, 1, 4, 9, 16]", "99.2": "return 2 * x", "99.3": "word_count = 4"}
 
 

@@ -33,7 +33,7 @@ from course_utils.tools.grading.grade import grade_submissions
 from course_utils.tools.grading.reports import FORMULA_START, executed_file_name
 from course_utils.tools.grading.sandbox import sandbox_problems
 
-pytestmark = pytest.mark.usefixtures("lesson99")
+pytestmark = [pytest.mark.grader, pytest.mark.usefixtures("lesson99")]
 RUN = uuid.uuid4().hex[:12]
 SECRETS = {"hidden": f"HIDDEN-CHECK-SECRET-{RUN}", "env": f"GRADER-ENV-SECRET-{RUN}",
            "master": f"MASTER-SECRET-{RUN}"}

@@ -41,6 +41,7 @@ def tweets_csv(tmp_path):
     return path
 
 
+@pytest.mark.more
 def test_lesson_runs_unchanged_on_another_csv(run_lesson, tweets_csv):
     metrics = run_lesson("03", data_path=str(tweets_csv), text_column="message",
                          label_column="sentiment", max_length=64, batch_size=16, seed=1)

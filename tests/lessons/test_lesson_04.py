@@ -1,6 +1,6 @@
 """Lesson 04: the default run's bands (nbval's run, in this session) and the feature cache on a
 rerun (papermill, small parameters). Other CSVs (other columns, 2-4 classes, -1/0/1 labels, a rare
-class, long texts): tests/test_csv_suite.py, with lesson 05.
+class, long texts): `make csv-suite`, with lesson 05.
 
 Default-run bands come from the committed notebook's recorded values (in the comments): 2,551 test
 texts give a 95% half-width of about 1.6 points, so accuracies get +/- 3 points; timings get
@@ -47,6 +47,7 @@ def test_lesson_04_verdicts_follow_the_paired_counts(default_run):
                                    "better" if only_ensemble > only_better else "worse")
 
 
+@pytest.mark.more
 def test_lesson_04_rerun_reads_every_feature_from_the_disk_cache(run_lesson, tmp_path):
     # The default run always starts with an empty cache; only a second run can hit it.
     first = run_lesson("04", artifacts=tmp_path / "artifacts", **SMALL)

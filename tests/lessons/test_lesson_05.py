@@ -1,6 +1,6 @@
 """Lesson 05: the default run's bands (nbval's run, in this session, after lessons 02 and 04), its
 comparison with lesson 04, and a papermill run alone on a learner's CSV with three classes, other
-column names and truncated texts. Other CSVs, with lesson 04 first: tests/test_csv_suite.py.
+column names and truncated texts. Other CSVs, with lesson 04 first: `make csv-suite`.
 
 Default-run bands come from the committed notebook's recorded values (in the comments): 2,551 test
 texts give a 95% half-width of about 1.5 points, so accuracies get +/- 3 points, and +/- 4 for the
@@ -52,6 +52,7 @@ def test_lesson_05_compares_with_lesson_04_and_its_verdict_follows_the_numbers(d
     assert tuned["finetune_vs_frozen"] != "worse"                      # recorded: "better"
 
 
+@pytest.mark.more
 def test_lesson_05_runs_on_a_three_class_csv_with_other_columns(run_lesson, tmp_path):
     frame = load_reviews(REVIEW_CLASSES_WITH_PLOT)
     rows = pd.concat([frame[frame["label"] == name].head(150)

@@ -34,6 +34,7 @@ def test_lesson_06_scheme_verdict_follows_the_paired_counts(default_run):
         assert (every > first) == (only_every > only_first)
 
 
+@pytest.mark.more
 def test_lesson_06_first_subword_scheme_beats_the_majority_baseline(run_lesson):
     metrics = run_lesson("06", max_train_lines=600, test_share=0.1, valid_share=0.05,
                          scheme="first", frozen_epochs=1, finetune_epochs=1, finetune_lr=5e-4,

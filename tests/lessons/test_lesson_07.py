@@ -42,6 +42,7 @@ def test_lesson_07_default_run_serves_by_its_rule(default_run):
     assert metrics["run_seconds"] > 0
 
 
+@pytest.mark.more
 def test_lesson_07_fine_tunes_a_stand_in_without_lesson_05(run_lesson):
     metrics = run_lesson("07", serving_texts=32, latency_calls=4, accuracy_texts=100, repeats=3,
                          calibration_texts=32, drift_texts=16, fallback_examples=96)

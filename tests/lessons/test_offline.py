@@ -47,6 +47,7 @@ def test_the_network_block_really_blocks(blocked_network, tmp_path):
 
 
 @pytest.mark.notebook
+@pytest.mark.more
 def test_lesson_01_runs_offline_with_sockets_blocked(blocked_network, run_lesson):
     # a subset: the lesson's numbers at full size are nbval's to check (tests/test_lesson_01.py)
     metrics = run_lesson("01", compare_examples=200, max_examples=2000)
@@ -55,6 +56,7 @@ def test_lesson_01_runs_offline_with_sockets_blocked(blocked_network, run_lesson
 
 
 @pytest.mark.notebook
+@pytest.mark.more
 def test_full_profile_loads_hub_names_from_a_local_hub_cache(blocked_network, run_lesson,
                                                               minilm_dir, tmp_path, monkeypatch):
     hf_home = tmp_path / "hf_home"

@@ -21,6 +21,7 @@ addopts = --strict-markers --nbval-lax -p no:cacheprovider
 markers =
     notebook: runs a notebook
     runtime: Colab-like and browser tests
+    more: runs a lesson again
 """
 # The probe lesson writes through artifacts_dir(), as the lessons do, and records where it wrote.
 PROBE_CELLS = [
@@ -123,6 +124,31 @@ def test_band_tests_fail_without_their_notebook_and_runtime_tests_wait_for_their
         == {"failed": 1, "deselected": 1}
     pytester.runpytest("test_bands.py", "-m", "runtime").assert_outcomes(
         passed=1, deselected=1)
+
+
+def test_a_lesson_rerun_without_the_more_marker_stops_the_collection(pytester, learner):
+    """make test runs each lesson once (nbval); reruns belong to make test-more."""
+    pytester.makepyfile(test_reruns="""
+        import pytest
+
+        @pytest.fixture
+        def run_lesson():
+            return lambda selector, **parameters: {}
+
+        def test_unmarked(run_lesson):
+            run_lesson("03", max_length=32)
+
+        @pytest.mark.more
+        def test_marked(run_lesson):
+            run_lesson("03", max_length=32)
+    """)
+    result = pytester.runpytest("test_reruns.py")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*test_unmarked runs a lesson again (run_lesson) but is not "
+                                 "marked `more`*"])
+    (pytester.path / "test_reruns.py").write_text(
+        (pytester.path / "test_reruns.py").read_text().replace("def test_unmarked", "def _unused"))
+    pytester.runpytest("test_reruns.py", "-m", "more").assert_outcomes(passed=1)
 
 
 def test_this_sessions_lesson_outputs_go_to_a_temporary_folder(nbval_artifacts_dir):
