@@ -10,6 +10,6 @@ Each lesson's exercises live in ``course_utils/homework/lessonNN.py`` and regist
 themselves with ``@exercise``. See ``core.py`` for the contract.
 """
 
-from .core import EXERCISES, Feedback, check, evaluate, exercise, hint
+from .core import EXERCISES, Feedback, assess, check, exercise, hint
 
-__all__ = ["EXERCISES", "Feedback", "check", "evaluate", "exercise", "hint"]
+__all__ = ["EXERCISES", "Feedback", "check", "assess", "exercise", "hint"]

@@ -181,7 +181,7 @@ def _with_hint(message: str, hint: str, include: bool) -> str:
     return f"{message} Hint: {hint}" if include and hint not in message else message
 
 
-def evaluate(exercise_id: str, namespace: dict[str, Any], with_hint: bool = True) -> Feedback:
+def assess(exercise_id: str, namespace: dict[str, Any], with_hint: bool = True) -> Feedback:
     """Run exercise ``exercise_id`` on the variables in ``namespace``; never raise.
 
     A failing verdict ends with the exercise's hint when ``with_hint`` (grading feedback);
@@ -237,13 +237,13 @@ def hint(exercise_id: str) -> None:
 
 def check(exercise_id: str, namespace: dict[str, Any] | None = None,
           hint_after: int = HINT_AFTER) -> None:
-    """Check the learner's answer to one exercise and print the verdict (see ``evaluate``).
+    """Check the learner's answer to one exercise and print the verdict (see ``assess``).
 
     A wrong answer gets what is wrong; the hint joins it from failed attempt ``hint_after``
     on (counted per exercise in this process), or at any time with ``hint(exercise_id)``.
     """
     namespace = namespace if namespace is not None else _caller_namespace()
-    verdict = evaluate(exercise_id, namespace, with_hint=False)
+    verdict = assess(exercise_id, namespace, with_hint=False)
     if not verdict.passed and exercise_id in EXERCISES:
         FAILED_ATTEMPTS[exercise_id] = FAILED_ATTEMPTS.get(exercise_id, 0) + 1
         if FAILED_ATTEMPTS[exercise_id] >= hint_after:

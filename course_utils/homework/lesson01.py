@@ -3,7 +3,7 @@
 Each check recomputes the expected answer with the learner's own ``tokenizer`` (so it holds
 for the offline and the full profile alike) and says what differs. Example::
 
-    >>> evaluate("01.1", {"tokenizer": tok, "exercise_texts": texts,  # doctest: +SKIP
+    >>> assess("01.1", {"tokenizer": tok, "exercise_texts": texts,  # doctest: +SKIP
     ...                   "decoded_texts": ["what a wonderful, warm film!", "too long."]})
 """
 

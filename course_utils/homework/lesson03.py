@@ -3,7 +3,7 @@
 Each check inspects the learner's objects, recomputes what they should hold, and says what
 differs. Example::
 
-    >>> evaluate("03.2", {"encode_new_labels": my_function})                 # doctest: +SKIP
+    >>> assess("03.2", {"encode_new_labels": my_function})                 # doctest: +SKIP
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Each check builds its own test inputs or recomputes the answer from the learner's data, and says
 what differs. Example::
 
-    >>> evaluate("04.1", {"run_epoch": run_epoch})                                # doctest: +SKIP
+    >>> assess("04.1", {"run_epoch": run_epoch})                                # doctest: +SKIP
 """
 
 from __future__ import annotations

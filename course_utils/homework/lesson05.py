@@ -3,7 +3,7 @@
 Each check recomputes the right answer from the learner's own objects and says what differs.
 Example::
 
-    >>> evaluate("05.2", {"batch_accuracies": [1.0, 0.0], "batch_sizes": [3, 1],
+    >>> assess("05.2", {"batch_accuracies": [1.0, 0.0], "batch_sizes": [3, 1],
     ...                   "epoch_accuracy": 0.75}).passed                        # doctest: +SKIP
     True
 """

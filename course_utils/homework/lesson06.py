@@ -3,7 +3,7 @@
 Each check runs the learner's function on cases with a known answer (computed by
 ``course_utils.tagging``) and names the first case that differs. Example::
 
-    >>> evaluate("06.1", {"first_letter_label": my_function})        # doctest: +SKIP
+    >>> assess("06.1", {"first_letter_label": my_function})        # doctest: +SKIP
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Each check recomputes the right answer from the learner's own objects and says what differs.
 Example::
 
-    >>> evaluate("07.1", {"baseline_latency_seconds": [0.01] * 19 + [0.1],
+    >>> assess("07.1", {"baseline_latency_seconds": [0.01] * 19 + [0.1],
     ...                   "p95_ms": 14.5}).passed                               # doctest: +SKIP
     True
 """

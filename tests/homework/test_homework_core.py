@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from course_utils.homework import EXERCISES, Feedback, check, core, evaluate, exercise, hint
+from course_utils.homework import EXERCISES, Feedback, assess, check, core, exercise, hint
 from course_utils.homework.core import (
     EXTRA_MODULES_ENV,
     LOAD_ERRORS,
@@ -33,26 +33,26 @@ def lesson99(monkeypatch):
 
 
 def test_right_answer_passes(lesson99):
-    verdict = evaluate("99.1", {"squares": [0, 1, 4, 9, 16]})
+    verdict = assess("99.1", {"squares": [0, 1, 4, 9, 16]})
     assert verdict == Feedback(True, "`squares` holds the squares of 0..4.")
 
 
 def test_missing_variable_names_it_and_gives_the_hint(lesson99):
-    verdict = evaluate("99.1", {"something_else": 1})
+    verdict = assess("99.1", {"something_else": 1})
     assert not verdict.passed
     assert "Define `squares` first" in verdict.message
     assert "Use a list comprehension over range(5)." in verdict.message
 
 
 def test_wrong_type_gets_the_checks_own_message_plus_hint(lesson99):
-    verdict = evaluate("99.1", {"squares": "0 1 4 9 16"})
+    verdict = assess("99.1", {"squares": "0 1 4 9 16"})
     assert not verdict.passed
     assert verdict.message.startswith("`squares` should be a list, not str.")
     assert verdict.message.endswith("Hint: Use a list comprehension over range(5).")
 
 
 def test_exception_inside_the_check_becomes_feedback(lesson99):
-    verdict = evaluate("99.2", {"double": lambda x: x + "!"})  # the check's call raises TypeError
+    verdict = assess("99.2", {"double": lambda x: x + "!"})  # the check's call raises TypeError
     assert not verdict.passed
     assert verdict.message.startswith("Checking your answer raised TypeError")
     assert "Hint: Return 2 * x." in verdict.message
@@ -62,7 +62,7 @@ def test_stub_left_in_place_says_not_answered(lesson99):
     def double(x):
         raise NotImplementedError("Exercise 99.2: Return 2 * x.")
 
-    verdict = evaluate("99.2", {"double": double})
+    verdict = assess("99.2", {"double": double})
     assert not verdict.passed and verdict.message.startswith("Not answered yet")
 
 
@@ -70,14 +70,14 @@ def test_long_exception_messages_are_cut(lesson99):
     def double(x):
         raise ValueError("x" * 5000)
 
-    verdict = evaluate("99.2", {"double": double})
+    verdict = assess("99.2", {"double": double})
     assert not verdict.passed and len(verdict.message) < 500
 
 
 def test_a_check_message_flooded_with_data_is_cut(lesson99):
     exercise("98.2", lesson="98", names=["x"], hint="h")(lambda x: Feedback.wrong(repr(x)))
     try:
-        verdict = evaluate("98.2", {"x": list(range(10000))})
+        verdict = assess("98.2", {"x": list(range(10000))})
         assert not verdict.passed and len(verdict.message) < 700
         assert verdict.message.endswith(" ... Hint: h")
     finally:
@@ -85,7 +85,7 @@ def test_a_check_message_flooded_with_data_is_cut(lesson99):
 
 
 def test_unknown_exercise_lists_the_known_ones(lesson99):
-    verdict = evaluate("99.9", {})
+    verdict = assess("99.9", {})
     assert not verdict.passed
     assert "There is no exercise '99.9'" in verdict.message and "99.1" in verdict.message
     with pytest.raises(KeyError, match="99.9"):
@@ -95,7 +95,7 @@ def test_unknown_exercise_lists_the_known_ones(lesson99):
 def test_check_returning_something_else_is_reported():
     exercise("98.1", lesson="98", names=[], hint="h")(lambda: True)
     try:
-        verdict = evaluate("98.1", {})
+        verdict = assess("98.1", {})
         assert not verdict.passed and "Internal" in verdict.message
     finally:
         del EXERCISES["98.1"]
@@ -132,8 +132,8 @@ def test_a_broken_checks_module_does_not_break_the_other_lessons(monkeypatch, tm
                       "def f(:\n    pass\n")
     monkeypatch.setenv(EXTRA_MODULES_ENV, str(broken))
     try:
-        assert evaluate("01.3", {"pad_count": 1}).message.startswith("Define `tokenizer`")
-        verdict = evaluate("97.1", {})
+        assert assess("01.3", {"pad_count": 1}).message.startswith("Define `tokenizer`")
+        verdict = assess("97.1", {})
         assert not verdict.passed and "Could not load" in verdict.message
         assert "broken_checks.py (SyntaxError" in verdict.message
         with pytest.raises(ImportError, match="broken_checks.py cannot be loaded"):
@@ -181,9 +181,9 @@ def test_hint_prints_the_hint_at_any_time(lesson99, fresh_attempts, capsys):
     assert "There is no exercise '99.9'" in capsys.readouterr().out
 
 
-def test_evaluate_adds_the_hint_for_grading_unless_asked_not_to(lesson99):
-    assert evaluate("99.1", {"squares": [1]}).message.endswith("Hint: Use a list comprehension "
+def test_assess_adds_the_hint_for_grading_unless_asked_not_to(lesson99):
+    assert assess("99.1", {"squares": [1]}).message.endswith("Hint: Use a list comprehension "
                                                                 "over range(5).")
-    bare = evaluate("99.1", {"squares": [1]}, with_hint=False)
+    bare = assess("99.1", {"squares": [1]}, with_hint=False)
     assert not bare.passed and "Hint" not in bare.message
-    assert "Hint" not in evaluate("99.2", {}, with_hint=False).message
+    assert "Hint" not in assess("99.2", {}, with_hint=False).message

@@ -215,7 +215,7 @@ def check(exercise_id, namespace=None):
 
 
 homework.check = core.check = check
-core.evaluate = lambda *args, **kwargs: core.Feedback.right("forged")
+core.assess = lambda *args, **kwargs: core.Feedback.right("forged")
 for key, ex in list(core.EXERCISES.items()):
     core.EXERCISES[key] = dataclasses.replace(ex, function=lambda *a: core.Feedback.right("x"))
 """

@@ -6,7 +6,7 @@ import pytest
 import torch
 from transformers import DataCollatorForLanguageModeling
 
-from course_utils.homework import evaluate
+from course_utils.homework import assess
 from course_utils.mlm import (
     build_training_texts,
     encode_masked,
@@ -36,15 +36,15 @@ def test_02_1_accepts_the_true_rank_and_names_the_off_by_one(model, tokenizer):
     rank = _rank(model, tokenizer, masked, target_id)
     space = {"masked_sentence": masked, "target_word": "boring", "model": model,
              "tokenizer": tokenizer}
-    assert evaluate("02.1", {**space, "target_rank": rank}).passed
-    off_by_one = evaluate("02.1", {**space, "target_rank": rank - 1})
+    assert assess("02.1", {**space, "target_rank": rank}).passed
+    off_by_one = assess("02.1", {**space, "target_rank": rank - 1})
     assert not off_by_one.passed and "count from 0" in off_by_one.message
-    as_float = evaluate("02.1", {**space, "target_rank": float(rank)})
+    as_float = assess("02.1", {**space, "target_rank": float(rank)})
     assert not as_float.passed and "int" in as_float.message
 
 
 def test_02_1_rejects_two_masks(model, tokenizer):
-    verdict = evaluate("02.1", {"masked_sentence": "The [MASK] jokes are [MASK].",
+    verdict = assess("02.1", {"masked_sentence": "The [MASK] jokes are [MASK].",
                                 "target_word": "boring", "target_rank": 1, "model": model,
                                 "tokenizer": tokenizer})
     assert not verdict.passed and "exactly one" in verdict.message
@@ -56,8 +56,8 @@ def reference_masked_lm_loss(logits, labels):
 
 
 def test_02_2_reference_function_passes_and_agrees_with_the_model(model, tokenizer, train_blocks):
-    assert evaluate("02.2", {"masked_lm_loss": reference_masked_lm_loss}).passed
-    tensor_result = evaluate("02.2", {"masked_lm_loss": lambda logits, labels: torch.tensor(
+    assert assess("02.2", {"masked_lm_loss": reference_masked_lm_loss}).passed
+    tensor_result = assess("02.2", {"masked_lm_loss": lambda logits, labels: torch.tensor(
         reference_masked_lm_loss(logits, labels))})
     assert tensor_result.passed, tensor_result.message
     loss_batch = fixed_masked_set(train_blocks[:4], tokenizer, seed=0)
@@ -70,9 +70,9 @@ def test_a_shortcut_submission_must_fail_02_2_the_models_own_loss(model, tokeniz
     loss_batch = fixed_masked_set(train_blocks[:4], tokenizer, seed=0)
     with torch.no_grad():
         models_loss = model(**loss_batch).loss.item()
-    verdict = evaluate("02.2", {"masked_lm_loss": models_loss})
+    verdict = assess("02.2", {"masked_lm_loss": models_loss})
     assert not verdict.passed and "should be a function" in verdict.message
-    verdict = evaluate("02.2", {"masked_lm_loss": lambda logits, labels: models_loss})
+    verdict = assess("02.2", {"masked_lm_loss": lambda logits, labels: models_loss})
     assert not verdict.passed and "not the mean cross-entropy" in verdict.message
 
 
@@ -86,11 +86,11 @@ def test_02_2_sum_and_unmasked_positions_get_specific_feedback():
         return torch.nn.functional.cross_entropy(logits.flatten(0, 1),
                                                  labels.clamp(min=0).flatten()).item()
 
-    verdict = evaluate("02.2", {"masked_lm_loss": summed})
+    verdict = assess("02.2", {"masked_lm_loss": summed})
     assert not verdict.passed and "adds up" in verdict.message
-    verdict = evaluate("02.2", {"masked_lm_loss": everywhere})
+    verdict = assess("02.2", {"masked_lm_loss": everywhere})
     assert not verdict.passed and "not masked" in verdict.message
-    verdict = evaluate("02.2", {"masked_lm_loss": lambda logits, labels: "10.3"})
+    verdict = assess("02.2", {"masked_lm_loss": lambda logits, labels: "10.3"})
     assert not verdict.passed and "no single number" in verdict.message
 
 
@@ -107,12 +107,12 @@ def _masks_namespace(tokenizer, blocks, **answers):
 def test_02_3_reference_passes_and_the_prediction_is_recomputed_from_the_blocks(tokenizer,
                                                                                train_blocks):
     space = _masks_namespace(tokenizer, train_blocks[:16])
-    verdict = evaluate("02.3", space)
+    verdict = assess("02.3", space)
     assert verdict.passed and "standard deviations" in verdict.message, verdict.message
     fewer = _masks_namespace(tokenizer, train_blocks[:4])
-    assert evaluate("02.3", fewer).passed
+    assert assess("02.3", fewer).passed
     other_blocks = {**fewer, "predicted_masks": space["predicted_masks"]}
-    assert not evaluate("02.3", other_blocks).passed
+    assert not assess("02.3", other_blocks).passed
 
 
 def test_02_3_predictions_with_the_usual_mistakes_get_specific_feedback(tokenizer, train_blocks):
@@ -123,7 +123,7 @@ def test_02_3_predictions_with_the_usual_mistakes_get_specific_feedback(tokenize
              (0.15 * 0.8 * ordinary * 1.2, "far from"),
              ("about 100", "should be a number")]
     for predicted, words in cases:
-        verdict = evaluate("02.3", _masks_namespace(tokenizer, blocks, predicted_masks=predicted))
+        verdict = assess("02.3", _masks_namespace(tokenizer, blocks, predicted_masks=predicted))
         assert not verdict.passed and words in verdict.message, (words, verdict.message)
 
 
@@ -131,10 +131,10 @@ def test_02_3_measurements_with_the_usual_mistakes_get_specific_feedback(tokeniz
     blocks = train_blocks[:16]
     space = _masks_namespace(tokenizer, blocks)
     selected = int((space["mask_batch"]["labels"] != -100).sum())
-    verdict = evaluate("02.3", {**space, "measured_masks": selected})
+    verdict = assess("02.3", {**space, "measured_masks": selected})
     assert not verdict.passed and "counts every selected token" in verdict.message
-    verdict = evaluate("02.3", {**space, "measured_masks": space["measured_masks"] + 1})
+    verdict = assess("02.3", {**space, "measured_masks": space["measured_masks"] + 1})
     assert not verdict.passed and "is not the number of mask tokens" in verdict.message
     other = space["collator"]([{"input_ids": block} for block in train_blocks[16:32]])
-    verdict = evaluate("02.3", {**space, "mask_batch": other})
+    verdict = assess("02.3", {**space, "mask_batch": other})
     assert not verdict.passed and "not made from `mask_demo_blocks`" in verdict.message

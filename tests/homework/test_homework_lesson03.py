@@ -8,7 +8,7 @@ from transformers import DataCollatorWithPadding
 
 from course_utils.batching import tokenized_dataset
 from course_utils.corpora import load_labelled_splits
-from course_utils.homework import evaluate
+from course_utils.homework import assess
 
 BATCH_SIZE = 8
 MAX_LENGTH = 64
@@ -43,7 +43,7 @@ def reference_031(tokenizer, texts, max_length=MAX_LENGTH, batch_size=BATCH_SIZE
 
 
 def answer_031(tokenizer, texts, shares, best, saved, max_length=MAX_LENGTH):
-    return evaluate("03.1", {"tokenizer": tokenizer, "recipe_texts": texts,
+    return assess("03.1", {"tokenizer": tokenizer, "recipe_texts": texts,
                              "max_length": max_length, "batch_size": BATCH_SIZE,
                              "padding_shares": shares, "least_wasteful": best,
                              "positions_saved": saved})
@@ -103,29 +103,29 @@ def reference_encode_new_labels(labels):
 
 
 def test_032_reference_passes_on_label_sets_the_check_chooses():
-    verdict = evaluate("03.2", {"encode_new_labels": reference_encode_new_labels})
+    verdict = assess("03.2", {"encode_new_labels": reference_encode_new_labels})
     assert verdict.passed, verdict.message
 
 
 def test_a_shortcut_submission_must_fail_032_the_imported_encode_labels():
     from course_utils.data import encode_labels
 
-    verdict = evaluate("03.2", {"encode_new_labels": encode_labels})
+    verdict = assess("03.2", {"encode_new_labels": encode_labels})
     assert not verdict.passed and "uses the course's `encode_labels`" in verdict.message
 
     def wrapper(labels):
         encoding = encode_labels(labels)
         return encoding.ids.tolist(), encoding.id2label
 
-    verdict = evaluate("03.2", {"encode_new_labels": wrapper})
+    verdict = assess("03.2", {"encode_new_labels": wrapper})
     assert not verdict.passed and "encode_labels" in verdict.message
     fixed = reference_encode_new_labels([2, -1, 0, 1, 1, 2, -1, 0, 2, 1])
-    verdict = evaluate("03.2", {"encode_new_labels": lambda labels: fixed})
+    verdict = assess("03.2", {"encode_new_labels": lambda labels: fixed})
     assert not verdict.passed  # the answer for the tweets only: other label sets differ
 
 
 def test_032_raw_labels_and_unsorted_ids_are_refused_with_the_reason():
-    verdict = evaluate("03.2", {"encode_new_labels": lambda labels: (
+    verdict = assess("03.2", {"encode_new_labels": lambda labels: (
         labels, {i: str(v) for i, v in enumerate(sorted(set(labels)))})})
     assert not verdict.passed
 
@@ -133,9 +133,9 @@ def test_032_raw_labels_and_unsorted_ids_are_refused_with_the_reason():
         order = list(dict.fromkeys(labels))
         return [order.index(v) for v in labels], {i: str(v) for i, v in enumerate(order)}
 
-    verdict = evaluate("03.2", {"encode_new_labels": first_seen})
+    verdict = assess("03.2", {"encode_new_labels": first_seen})
     assert not verdict.passed and "sorted order" in verdict.message
-    verdict = evaluate("03.2", {"encode_new_labels": [0, 1]})
+    verdict = assess("03.2", {"encode_new_labels": [0, 1]})
     assert not verdict.passed and "should be a function" in verdict.message
 
 
@@ -144,14 +144,14 @@ def test_032_string_keys_are_caught():
         ids, id2label = reference_encode_new_labels(labels)
         return ids, {str(i): v for i, v in id2label.items()}
 
-    verdict = evaluate("03.2", {"encode_new_labels": string_keys})
+    verdict = assess("03.2", {"encode_new_labels": string_keys})
     assert not verdict.passed and "int keys" in verdict.message
 
 
 # --- 03.3 the dynamic-padding validation loader --------------------------------------------
 
 def answer_033(loader, valid_dataset):
-    return evaluate("03.3", {"valid_dynamic_loader": loader, "valid_dataset": valid_dataset,
+    return assess("03.3", {"valid_dynamic_loader": loader, "valid_dataset": valid_dataset,
                              "batch_size": BATCH_SIZE})
 
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from course_utils.homework import evaluate
+from course_utils.homework import assess
 
 
 def epoch_loop(accumulate, finish, keep_graph=False):
@@ -50,7 +50,7 @@ def per_batch(state):
 
 
 def test_04_1_reference_passes_and_the_loss_is_recomputed():
-    verdict = evaluate("04.1", {"run_epoch": epoch_loop(add_weighted, per_example)})
+    verdict = assess("04.1", {"run_epoch": epoch_loop(add_weighted, per_example)})
     assert verdict.passed and "every example counted once" in verdict.message, verdict.message
 
 
@@ -63,7 +63,7 @@ def test_04_1_reference_passes_and_the_loss_is_recomputed():
     (epoch_loop(add_plain, per_batch, keep_graph=True), "still holds the graph"),
 ])
 def test_04_1_the_source_bug_and_other_mistakes_get_specific_feedback(run_epoch, expected):
-    verdict = evaluate("04.1", {"run_epoch": run_epoch})
+    verdict = assess("04.1", {"run_epoch": run_epoch})
     assert not verdict.passed and expected in verdict.message, verdict.message
 
 
@@ -72,9 +72,9 @@ def test_04_1_a_loop_that_no_longer_trains_or_is_not_a_function_is_refused():
         losses = [(nn.functional.cross_entropy(head(x), y).item(), len(y)) for x, y in loader]
         return sum(loss * n for loss, n in losses) / sum(n for _, n in losses)
 
-    verdict = evaluate("04.1", {"run_epoch": no_training})
+    verdict = assess("04.1", {"run_epoch": no_training})
     assert not verdict.passed and "keep its training steps" in verdict.message
-    verdict = evaluate("04.1", {"run_epoch": 0.69})
+    verdict = assess("04.1", {"run_epoch": 0.69})
     assert not verdict.passed and "should be a function" in verdict.message
 
 
@@ -90,24 +90,24 @@ class GoodHead(nn.Module):
 
 
 def test_04_2_reference_head_passes():
-    assert evaluate("04.2", {"my_head": GoodHead(384, 2), "head_input_size": 384,
+    assert assess("04.2", {"my_head": GoodHead(384, 2), "head_input_size": 384,
                              "num_labels": 2}).passed
 
 
 def test_04_2_head_without_hidden_layer_or_dropout_fails():
-    single = evaluate("04.2", {"my_head": nn.Linear(384, 2), "head_input_size": 384,
+    single = assess("04.2", {"my_head": nn.Linear(384, 2), "head_input_size": 384,
                                "num_labels": 2})
     assert not single.passed and "a hidden layer needs two" in single.message
     no_dropout = nn.Sequential(nn.Linear(384, 32), nn.ReLU(), nn.Linear(32, 2))
-    verdict = evaluate("04.2", {"my_head": no_dropout, "head_input_size": 384, "num_labels": 2})
+    verdict = assess("04.2", {"my_head": no_dropout, "head_input_size": 384, "num_labels": 2})
     assert not verdict.passed and "no dropout" in verdict.message
 
 
 def test_04_2_wrong_sizes_and_unused_dropout_fail():
-    wrong_labels = evaluate("04.2", {"my_head": GoodHead(384, 3), "head_input_size": 384,
+    wrong_labels = assess("04.2", {"my_head": GoodHead(384, 3), "head_input_size": 384,
                                      "num_labels": 2})
     assert not wrong_labels.passed and "(16, 2)" in wrong_labels.message
-    wrong_input = evaluate("04.2", {"my_head": GoodHead(768, 2), "head_input_size": 384,
+    wrong_input = assess("04.2", {"my_head": GoodHead(768, 2), "head_input_size": 384,
                                     "num_labels": 2})
     assert not wrong_input.passed and "cannot take a batch" in wrong_input.message
 
@@ -115,10 +115,10 @@ def test_04_2_wrong_sizes_and_unused_dropout_fail():
         def forward(self, x):
             return self.out(torch.relu(self.hidden(x)))
 
-    unused = evaluate("04.2", {"my_head": UnusedDropout(384, 2), "head_input_size": 384,
+    unused = assess("04.2", {"my_head": UnusedDropout(384, 2), "head_input_size": 384,
                                "num_labels": 2})
     assert not unused.passed and "dropout changes nothing" in unused.message
-    assert "parentheses" in evaluate("04.2", {"my_head": GoodHead, "head_input_size": 384,
+    assert "parentheses" in assess("04.2", {"my_head": GoodHead, "head_input_size": 384,
                                               "num_labels": 2}).message
 
 
@@ -140,29 +140,29 @@ def _reference_mistakes(probs, labels):
 def test_04_3_reference_passes():
     probs, labels = _probs_and_labels()
     namespace = {"my_mistakes": _reference_mistakes, "test_probs": probs, "test_labels": labels}
-    assert evaluate("04.3", namespace).passed
+    assert assess("04.3", namespace).passed
 
 
 def test_a_shortcut_submission_must_fail_043_a_copied_list_of_rows():
     probs, labels = _probs_and_labels()
     copied = _reference_mistakes(probs, labels)       # the right rows, but no work to check
-    verdict = evaluate("04.3", {"my_mistakes": copied, "test_probs": probs, "test_labels": labels})
+    verdict = assess("04.3", {"my_mistakes": copied, "test_probs": probs, "test_labels": labels})
     assert not verdict.passed and "should be a function" in verdict.message
 
 
 def test_04_3_most_confident_predictions_including_right_ones_fail():
     probs, labels = _probs_and_labels()
     surest = lambda p, y: np.argsort(-p.max(1))[:5].tolist()  # noqa: E731
-    verdict = evaluate("04.3", {"my_mistakes": surest, "test_probs": probs, "test_labels": labels})
+    verdict = assess("04.3", {"my_mistakes": surest, "test_probs": probs, "test_labels": labels})
     assert not verdict.passed and "predicted correctly" in verdict.message
 
 
 def test_04_3_reversed_order_and_wrong_count_fail():
     probs, labels = _probs_and_labels()
-    reversed_ = evaluate("04.3", {"my_mistakes": lambda p, y: _reference_mistakes(p, y)[::-1],
+    reversed_ = assess("04.3", {"my_mistakes": lambda p, y: _reference_mistakes(p, y)[::-1],
                                   "test_probs": probs, "test_labels": labels})
     assert not reversed_.passed and "wrong order" in reversed_.message
-    short = evaluate("04.3", {"my_mistakes": lambda p, y: _reference_mistakes(p, y)[:3],
+    short = assess("04.3", {"my_mistakes": lambda p, y: _reference_mistakes(p, y)[:3],
                               "test_probs": probs, "test_labels": labels})
     assert not short.passed and "exactly 5" in short.message
 
@@ -178,7 +178,7 @@ def test_a_shortcut_submission_must_fail_043_the_imported_most_confident_mistake
     def borrowed(test_probs, test_labels):
         return most_confident_mistakes([""] * len(test_labels), test_labels, test_probs)
 
-    verdict = evaluate("04.3", {"my_mistakes": borrowed, "test_probs": probs,
+    verdict = assess("04.3", {"my_mistakes": borrowed, "test_probs": probs,
                                 "test_labels": labels})
     assert not verdict.passed and "`most_confident_mistakes`" in verdict.message
 
@@ -195,7 +195,7 @@ def test_043_a_function_answer_is_judged_on_tables_the_check_chooses():
         return rows[np.argsort(-confidence[rows], kind="stable")[:5]].tolist()
 
     space = {"test_probs": probs, "test_labels": labels}
-    assert evaluate("04.3", {**space, "my_mistakes": mine}).passed
+    assert assess("04.3", {**space, "my_mistakes": mine}).passed
     fixed = mine(probs, labels)
-    verdict = evaluate("04.3", {**space, "my_mistakes": lambda probs_, labels_: fixed})
+    verdict = assess("04.3", {**space, "my_mistakes": lambda probs_, labels_: fixed})
     assert not verdict.passed and "the check chose" in verdict.message

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from transformers import BertConfig, BertForSequenceClassification
 
-from course_utils.homework import evaluate
+from course_utils.homework import assess
 
 
 def tiny_bert(layers=3):
@@ -31,7 +31,7 @@ def trainable_share_of(model):
 
 
 def answer_051(model, n_frozen, share, predicted=0.5):
-    return evaluate("05.1", {"layered_model": model, "n_frozen": n_frozen,
+    return assess("05.1", {"layered_model": model, "n_frozen": n_frozen,
                              "predicted_trainable_share": predicted, "trainable_share": share})
 
 
@@ -80,19 +80,19 @@ def test_05_2_weighted_accuracy_passes_and_per_batch_mean_fails():
     def weighted(a, n):
         return sum(x * k for x, k in zip(a, n)) / sum(n)
 
-    assert evaluate("05.2", {**space, "epoch_accuracy": weighted}).passed
-    verdict = evaluate("05.2", {**space, "epoch_accuracy": lambda a, n: sum(a) / len(a)})
+    assert assess("05.2", {**space, "epoch_accuracy": weighted}).passed
+    verdict = assess("05.2", {**space, "epoch_accuracy": lambda a, n: sum(a) / len(a)})
     assert not verdict.passed and "mean of the batch accuracies" in verdict.message
-    verdict = evaluate("05.2", {**space, "epoch_accuracy": lambda a, n: 100 * weighted(a, n)})
+    verdict = assess("05.2", {**space, "epoch_accuracy": lambda a, n: 100 * weighted(a, n)})
     assert not verdict.passed and "percentage" in verdict.message
-    verdict = evaluate("05.2", {**space, "epoch_accuracy": lambda a, n: "high"})
+    verdict = assess("05.2", {**space, "epoch_accuracy": lambda a, n: "high"})
     assert not verdict.passed and "should be a number" in verdict.message
 
 
 def test_a_shortcut_submission_must_fail_052_a_copied_number():
     accuracies, sizes = [0.9, 0.8, 0.5], [100, 100, 2]
     right = (90 + 80 + 1) / 202                     # the right value, copied, not computed
-    verdict = evaluate("05.2", {"epoch_accuracy": right, "batch_accuracies": accuracies,
+    verdict = assess("05.2", {"epoch_accuracy": right, "batch_accuracies": accuracies,
                                 "batch_sizes": sizes})
     assert not verdict.passed and "should be a function" in verdict.message
 
@@ -104,21 +104,21 @@ def reference_warmup_linear(step, warmup_steps, total_steps):
 
 
 def test_05_3_reference_schedule_passes():
-    assert evaluate("05.3", {"warmup_linear": reference_warmup_linear}).passed
+    assert assess("05.3", {"warmup_linear": reference_warmup_linear}).passed
 
 
 def test_05_3_schedule_without_warmup_fails_with_the_reason():
-    verdict = evaluate("05.3", {"warmup_linear": lambda s, w, t: max(0.0, (t - s) / t)})
+    verdict = assess("05.3", {"warmup_linear": lambda s, w, t: max(0.0, (t - s) / t)})
     assert not verdict.passed and "no warmup" in verdict.message
 
 
 def test_05_3_schedule_without_decay_fails_with_the_reason():
-    verdict = evaluate("05.3", {"warmup_linear": lambda s, w, t: min(1.0, s / max(1, w))})
+    verdict = assess("05.3", {"warmup_linear": lambda s, w, t: min(1.0, s / max(1, w))})
     assert not verdict.passed and "fall linearly to 0" in verdict.message
 
 
 def test_05_3_negative_after_the_end_fails():
-    verdict = evaluate("05.3", {"warmup_linear": lambda s, w, t: (s / max(1, w) if s < w
+    verdict = assess("05.3", {"warmup_linear": lambda s, w, t: (s / max(1, w) if s < w
                                                                   else (t - s) / (t - w))})
     assert not verdict.passed and "must not become negative" in verdict.message
 
@@ -127,12 +127,12 @@ def test_a_shortcut_submission_must_fail_052_a_copied_accuracy_as_a_function():
     accuracies, sizes = [0.8, 0.9, 0.5], [100, 100, 37]
     finetune_accuracy = sum(a * n for a, n in zip(accuracies, sizes)) / sum(sizes)
     space = {"batch_accuracies": accuracies, "batch_sizes": sizes}
-    verdict = evaluate("05.2", {**space, "epoch_accuracy": lambda a, n: finetune_accuracy})
+    verdict = assess("05.2", {**space, "epoch_accuracy": lambda a, n: finetune_accuracy})
     assert not verdict.passed and "For batch accuracies" in verdict.message
-    weighted = evaluate("05.2", {**space, "epoch_accuracy": lambda a, n: sum(
+    weighted = assess("05.2", {**space, "epoch_accuracy": lambda a, n: sum(
         x * k for x, k in zip(a, n)) / sum(n)})
     assert weighted.passed, weighted.message
-    mean = evaluate("05.2", {**space, "epoch_accuracy": lambda a, n: sum(a) / len(a)})
+    mean = assess("05.2", {**space, "epoch_accuracy": lambda a, n: sum(a) / len(a)})
     assert not mean.passed and "mean of the batch accuracies" in mean.message
 
 
@@ -142,6 +142,6 @@ def test_053_feedback_describes_the_value_never_the_formula():
             return step / max(1, warmup_steps)
         return max(0.0, (total_steps - step + 1) / max(1, total_steps - warmup_steps))
 
-    verdict = evaluate("05.3", {"warmup_linear": late})
+    verdict = assess("05.3", {"warmup_linear": late})
     assert not verdict.passed and "too large" in verdict.message
     assert "(total_steps - step)" not in verdict.message

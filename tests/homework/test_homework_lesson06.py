@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from course_utils.homework import evaluate
+from course_utils.homework import assess
 from course_utils.tagging import align_labels, encode_lines
 
 SPECIAL = align_labels([None], [], scheme="first")[0]  # the label course_utils.tagging gives [CLS]
@@ -17,7 +17,7 @@ def reference_first_letter_label(word):
 
 
 def test_first_letter_reference_passes():
-    verdict = evaluate("06.1", {"first_letter_label": reference_first_letter_label})
+    verdict = assess("06.1", {"first_letter_label": reference_first_letter_label})
     assert verdict.passed, verdict.message
 
 
@@ -27,7 +27,7 @@ def test_first_letter_with_the_source_alphabet_is_told_about_w_to_z():
     def source_label(word):
         return letters.index(word[0].lower()) + 1 if word and word[0].lower() in letters else 0
 
-    verdict = evaluate("06.1", {"first_letter_label": source_label})
+    verdict = assess("06.1", {"first_letter_label": source_label})
     assert not verdict.passed and "w, x, y and z too" in verdict.message
 
 
@@ -36,7 +36,7 @@ def test_first_letter_without_lowercasing_is_told_about_capitals():
         letters = "abcdefghijklmnopqrstuvwxyz"
         return letters.index(word[0]) + 1 if word and word[0] in letters else 0
 
-    verdict = evaluate("06.1", {"first_letter_label": case_sensitive})
+    verdict = assess("06.1", {"first_letter_label": case_sensitive})
     assert not verdict.passed and "capitals are letters" in verdict.message
 
 
@@ -45,11 +45,11 @@ def test_first_letter_off_by_one_and_letters_as_strings_are_refused():
         letters = "abcdefghijklmnopqrstuvwxyz"
         return letters.index(word[0].lower()) if word and word[0].lower() in letters else 0
 
-    verdict = evaluate("06.1", {"first_letter_label": zero_based})
+    verdict = assess("06.1", {"first_letter_label": zero_based})
     assert not verdict.passed and "one too small" in verdict.message
-    verdict = evaluate("06.1", {"first_letter_label": lambda word: word[:1].lower() or "0"})
+    verdict = assess("06.1", {"first_letter_label": lambda word: word[:1].lower() or "0"})
     assert not verdict.passed and "return the label id" in verdict.message
-    verdict = evaluate("06.1", {"first_letter_label": 3})
+    verdict = assess("06.1", {"first_letter_label": 3})
     assert not verdict.passed and "not a function" in verdict.message
 
 
@@ -68,7 +68,7 @@ def reference_align_first_subword(word_ids, word_labels):
 
 
 def test_alignment_reference_passes():
-    verdict = evaluate("06.2", {"align_first_subword": reference_align_first_subword})
+    verdict = assess("06.2", {"align_first_subword": reference_align_first_subword})
     assert verdict.passed, verdict.message
 
 
@@ -76,7 +76,7 @@ def test_alignment_labelling_every_subword_is_refused():
     def every_subword(word_ids, word_labels):
         return [SPECIAL if w is None else word_labels[w] for w in word_ids]
 
-    verdict = evaluate("06.2", {"align_first_subword": every_subword})
+    verdict = assess("06.2", {"align_first_subword": every_subword})
     assert not verdict.passed and "later ones get -100" in verdict.message
 
 
@@ -85,7 +85,7 @@ def test_alignment_with_another_label_on_specials_is_refused():
         labels = reference_align_first_subword(word_ids, word_labels)
         return [OTHER if w is None else y for w, y in zip(word_ids, labels)]
 
-    verdict = evaluate("06.2", {"align_first_subword": specials_ignored})
+    verdict = assess("06.2", {"align_first_subword": specials_ignored})
     assert not verdict.passed and f"labels them {SPECIAL}" in verdict.message
 
 
@@ -93,7 +93,7 @@ def test_alignment_dropping_specials_is_told_the_lengths():
     def no_specials(word_ids, word_labels):
         return reference_align_first_subword([w for w in word_ids if w is not None], word_labels)
 
-    verdict = evaluate("06.2", {"align_first_subword": no_specials})
+    verdict = assess("06.2", {"align_first_subword": no_specials})
     assert not verdict.passed and "one label per token" in verdict.message
 
 
@@ -111,7 +111,7 @@ def reference_scheme_counts(tokenizer, lines):
 
 
 def answer_063(tokenizer, lines, counts, extra):
-    return evaluate("06.3", {"tokenizer": tokenizer, "scheme_lines": lines,
+    return assess("06.3", {"tokenizer": tokenizer, "scheme_lines": lines,
                              "labelled_tokens": counts, "extra_share": extra})
 
 
@@ -150,11 +150,11 @@ def test_06_3_extra_share_with_the_usual_mistakes_gets_specific_feedback(tokeniz
 def test_a_shortcut_submission_must_fail_061_the_imported_first_letter_id():
     from course_utils.tagging import first_letter_id
 
-    verdict = evaluate("06.1", {"first_letter_label": first_letter_id})
+    verdict = assess("06.1", {"first_letter_label": first_letter_id})
     assert not verdict.passed and "`first_letter_id`" in verdict.message
 
     def wrapper(word):
         return first_letter_id(word)
 
-    verdict = evaluate("06.1", {"first_letter_label": wrapper})
+    verdict = assess("06.1", {"first_letter_label": wrapper})
     assert not verdict.passed and "no helper allowed" in verdict.message

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_utils.homework import evaluate
+from course_utils.homework import assess
 
 TIMINGS = [0.010, 0.011, 0.012, 0.009, 0.010, 0.013, 0.011, 0.010, 0.012, 0.150]
 
@@ -20,7 +20,7 @@ def table():
 
 
 def answer_07_1(value):
-    return evaluate("07.1", {"p95_ms": value, "baseline_latency_seconds": TIMINGS})
+    return assess("07.1", {"p95_ms": value, "baseline_latency_seconds": TIMINGS})
 
 
 def test_07_1_accepts_the_percentile_in_milliseconds():
@@ -43,12 +43,12 @@ def test_07_1_names_each_mistake(wrong, message):
 
 def test_07_2_takes_the_smallest_recipe_that_passes_the_floor(table):
     answer = {"table": table, "agreement_floor": 0.98}
-    assert evaluate("07.2", {**answer, "smallest_recipe": "ONNX Runtime int8"}).passed
+    assert assess("07.2", {**answer, "smallest_recipe": "ONNX Runtime int8"}).passed
     higher_floor = {"table": table, "agreement_floor": 0.99}
-    assert evaluate("07.2", {**higher_floor, "smallest_recipe": "one text per call"}).passed
-    verdict = evaluate("07.2", {**higher_floor, "smallest_recipe": "ONNX Runtime int8"})
+    assert assess("07.2", {**higher_floor, "smallest_recipe": "one text per call"}).passed
+    verdict = assess("07.2", {**higher_floor, "smallest_recipe": "ONNX Runtime int8"})
     assert not verdict.passed and "under the floor" in verdict.message
-    verdict = evaluate("07.2", {**answer, "smallest_recipe": "ONNX Runtime"})
+    verdict = assess("07.2", {**answer, "smallest_recipe": "ONNX Runtime"})
     assert not verdict.passed and "a smaller one" in verdict.message
-    verdict = evaluate("07.2", {**answer, "smallest_recipe": "tflite"})
+    verdict = assess("07.2", {**answer, "smallest_recipe": "tflite"})
     assert not verdict.passed and "not a recipe" in verdict.message

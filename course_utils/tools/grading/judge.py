@@ -173,7 +173,7 @@ def namespace(exercise, record: Any, trusted: dict[str, Any],
 def judge(exercise_id: str, answers: dict[str, Any], trusted: dict[str, Any],
           host: FunctionHost | None) -> dict[str, Any]:
     """Return the verdict on ``exercise_id`` from the captured answer files' text."""
-    from ...homework.core import EXERCISES, evaluate
+    from ...homework.core import EXERCISES, assess
 
     text = answers.get(exercise_id) or answers.get("final")
     if text is None:
@@ -188,7 +188,7 @@ def judge(exercise_id: str, answers: dict[str, Any], trusted: dict[str, Any],
         return {"passed": False, "reached": True, "message": (
             "Not graded: the grader checks values, not objects, and "
             + "; ".join(refused) + ".")}
-    verdict = evaluate(exercise_id, variables)
+    verdict = assess(exercise_id, variables)
     return {"passed": bool(verdict.passed), "reached": True, "message": verdict.message}
 
 
