@@ -15,10 +15,10 @@ def test_lesson_02_default_run_beats_the_random_head(default_run):
     # Before training the head is random: near ln(30522) = 10.33 and no right guesses.
     assert 9.8 <= metrics["mlm_loss_before"] <= 11.3        # recorded: 10.6276
     assert metrics["mlm_top5_before"] <= 0.02               # recorded: 0.0
-    assert 5.2 <= metrics["mlm_loss_after"] <= 6.2          # recorded: 5.6956
-    assert 0.14 <= metrics["mlm_top1_after"] <= 0.24        # recorded: 0.1876
-    assert 0.29 <= metrics["mlm_top5_after"] <= 0.40        # recorded: 0.3447
-    assert 0 < metrics["mlm_train_seconds"] < 900           # recorded: 167.5 (2-core CPU, quiet)
+    assert 5.7 <= metrics["mlm_loss_after"] <= 6.6          # recorded: 6.1739 (120 steps)
+    assert 0.11 <= metrics["mlm_top1_after"] <= 0.20        # recorded: 0.1527
+    assert 0.25 <= metrics["mlm_top5_after"] <= 0.36        # recorded: 0.3019
+    assert 0 < metrics["mlm_train_seconds"] < 900           # recorded: see the notebook (2 cores)
 
 
 def test_lesson_02_default_run_saved_the_adapted_encoder_in_the_temporary_folder(
