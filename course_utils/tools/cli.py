@@ -109,6 +109,8 @@ def _notebooks_command(args: argparse.Namespace) -> int:
     for r in results:
         note = r.error or ("" if r.output else "(run first: a chosen lesson reads its artifacts)")
         print(f"{r.name:<28} {r.status:<7} {r.seconds:7.1f} s  {note}")
+        for row in r.slowest_cells:
+            print(f"    cell {row['cell']:>3} {row['seconds']:7.1f} s  {row['starts']}")
     timed = {r.name[:2]: r.seconds for r in results if r.status == "ok"}
     if timed:
         readme.write_times(timed, f"{machine_report()}; {load_note()}")

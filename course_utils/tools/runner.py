@@ -50,7 +50,7 @@ from .lessons import (
     with_dependencies,
 )
 from .tables import markdown_table
-from .transforms import cleaned, readable_notebook, write_notebook
+from .transforms import cleaned, readable_notebook, slowest_cells, write_notebook
 
 NOTEBOOK_DIR = course_folder("notebooks")  # the default folder of lessons, when imported
 PATH_SUFFIXES = ("_path", "_file", "_dir")
@@ -76,6 +76,7 @@ class NotebookResult:
     error: str | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
     output: str = ""
+    slowest_cells: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -170,9 +171,11 @@ def run_notebook(notebook: Path, output: Path, parameters: dict[str, Any],
                       kernel_name=kernel_name, env={**BATCH_KERNEL_ENV, **(env or {})},
                       progress=progress)
     metrics = read_metrics(output) if output.exists() else {}
+    executed = readable_notebook(output) if output.exists() else None
     return NotebookResult(name=notebook.stem, status=run.status,
                           seconds=run.seconds, peak_rss_mb=round(memory.peak_mb, 1),
-                          error=run.error, metrics=metrics, output=str(output))
+                          error=run.error, metrics=metrics, output=str(output),
+                          slowest_cells=slowest_cells(executed) if executed is not None else [])
 
 
 def summary_markdown(results: list[NotebookResult], profile: str) -> str:
@@ -181,6 +184,11 @@ def summary_markdown(results: list[NotebookResult], profile: str) -> str:
                              "seconds": f"{r.seconds:.1f}", "peak RSS (MB)": f"{r.peak_rss_mb:.0f}",
                              "error": r.error} for r in results])
     lines = [f"# Course run ({profile} profile)", "", table, ""]
+    slow = [{"notebook": r.name, "cell": row["cell"], "seconds": f"{row['seconds']:.1f}",
+             "starts with": row["starts"]} for r in results for row in r.slowest_cells]
+    if slow:
+        lines += ["## Where the time went (each notebook's slowest cells)", "",
+                  markdown_table(slow), ""]
     for r in results:
         if r.metrics:
             lines.append(f"## {r.name}")

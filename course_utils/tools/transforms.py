@@ -167,6 +167,24 @@ def write_notebook(nb: NotebookNode, path: Path) -> Path:
     return Path(path)
 
 
+def slowest_cells(nb: NotebookNode, k: int = 3) -> list[dict]:
+    """Return the ``k`` code cells papermill timed longest: index, seconds, first code line.
+
+    The index is the cell's place in the source notebook (papermill's injected cell not counted).
+    """
+    timed = []
+    source_cells = [cell for cell in nb.cells
+                    if "injected-parameters" not in cell.get("metadata", {}).get("tags", [])]
+    for index, cell in enumerate(source_cells):
+        seconds = cell.get("metadata", {}).get("papermill", {}).get("duration")
+        if cell.cell_type == "code" and isinstance(seconds, (int, float)):
+            lines = [line for line in cell.source.splitlines()
+                     if line.strip() and not line.lstrip().startswith("#")]
+            timed.append({"cell": index, "seconds": round(float(seconds), 1),
+                          "starts": (lines[0].strip() if lines else "")[:60]})
+    return sorted(timed, key=lambda row: -row["seconds"])[:k]
+
+
 def readable_notebook(path: Path) -> NotebookNode | None:
     """Return the notebook at ``path``, or None when it is missing or not a whole notebook."""
     import nbformat

@@ -27,7 +27,8 @@ def tiny_lessons(tmp_path):
     folder = tmp_path / "notebooks"
     folder.mkdir()
     _write_notebook(folder / "01_ok.ipynb",
-                    "from course_utils import record\nrecord('answer', 40 + seed)")
+                    "from course_utils import record\nrecord('answer', 40 + seed)",
+                    "# the slow part\nimport time\ntime.sleep(0.5)")
     _write_notebook(folder / "02_broken.ipynb", "x = 1", "raise ValueError('bad data')")
     _write_notebook(folder / "03_after.ipynb",
                     "from course_utils import record\nrecord('ran', True)")
@@ -85,6 +86,10 @@ def test_batch_goes_on_past_a_failure_and_writes_the_summary(tiny_lessons, tmp_p
     markdown = (tmp_path / "runs" / "latest" / "summary.md").read_text()
     assert ["02_broken", "failed"] in [row[:2] for row in table_rows(markdown)]
     assert "`answer`: 42" in markdown
+    slowest = first["slowest_cells"][0]              # where a lesson's time went, from papermill
+    assert (slowest["cell"], slowest["starts"]) == (2, "import time")
+    assert slowest["seconds"] >= 0.5
+    assert ["01_ok", "2"] in [row[:2] for row in table_rows(markdown.split("Where the time")[1])]
 
 
 @pytest.mark.kernel
