@@ -43,7 +43,14 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import write_text_atomically
-from .lessons import LESSONS, course_folder, lesson_of, select_notebooks, small_parameters
+from .lessons import (
+    LESSONS,
+    course_folder,
+    lesson_of,
+    select_notebooks,
+    small_parameters,
+    with_dependencies,
+)
 from .runner import (
     NotebookResult,
     RunnerError,
@@ -128,7 +135,7 @@ def dependency_note(notebooks: list[Path], artifacts: str | Path | None) -> str 
     if artifacts:
         return None
     chosen = {lesson_of(nb) for nb in notebooks}
-    missing = {n: [d for d in LESSONS[n].depends_on if d not in chosen]
+    missing = {n: [d for d in with_dependencies([n]) if d != n and d not in chosen]
                for n in chosen if n in LESSONS}
     lines = [f"lesson {n} reads the artifacts of lesson(s) {', '.join(deps)}"
              for n, deps in sorted(missing.items()) if deps]

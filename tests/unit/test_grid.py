@@ -139,6 +139,10 @@ def test_a_lesson_reading_unrun_lessons_gets_a_note_naming_them(tmp_path):
     assert grid.dependency_note([tmp_path / "05_fine.ipynb"], tmp_path) is None
     chosen = [tmp_path / f"{n}.ipynb" for n in ("02_mlm", "04_head", "05_fine")]
     assert grid.dependency_note(chosen, None) is None
+    # lesson 07 reads lesson 05's model, which reads lessons 02 and 04: all three are named
+    note = grid.dependency_note([tmp_path / "07_serve.ipynb"], None)
+    assert "lesson 07 reads the artifacts of lesson(s) 02, 04, 05" in note
+    assert "--only 02,04,05)" in note
 
 
 @pytest.mark.notebook
