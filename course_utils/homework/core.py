@@ -63,18 +63,25 @@ class Exercise:
     function: Callable[..., Feedback]
     points: int = 1
     title: str = field(default="")
+    parameter_tables: tuple[str, ...] = ()   # modules the check judges by their parameter table
 
 
 EXERCISES: dict[str, Exercise] = {}
 
 
 def exercise(exercise_id: str, lesson: str, names: list[str], hint: str, points: int = 1,
-             title: str = "") -> Callable[[Callable[..., Feedback]], Callable[..., Feedback]]:
-    """Register a check function as exercise ``exercise_id`` (e.g. ``"03.1"``)."""
+             title: str = "", parameter_tables: tuple[str, ...] = ()
+             ) -> Callable[[Callable[..., Feedback]], Callable[..., Feedback]]:
+    """Register a check function as exercise ``exercise_id`` (e.g. ``"03.1"``).
+
+    ``parameter_tables``: names of modules the check reads only through ``named_parameters()``,
+    so that the grader can judge them from their ``ParameterTable`` (``homework.modules``).
+    """
 
     def register(function: Callable[..., Feedback]) -> Callable[..., Feedback]:
         EXERCISES[exercise_id] = Exercise(exercise_id, lesson, list(names), hint, function,
-                                          points, title or (function.__doc__ or "").strip())
+                                          points, title or (function.__doc__ or "").strip(),
+                                          tuple(parameter_tables))
         return function
 
     return register

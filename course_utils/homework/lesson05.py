@@ -17,6 +17,7 @@ from typing import Any
 from torch import nn
 
 from .core import Feedback, exercise
+from .modules import ParameterTable
 
 LAYER = re.compile(r"(?:^|\.)layers?\.(\d+)\.")
 
@@ -30,13 +31,13 @@ def _should_freeze(name: str, n_frozen: int) -> bool | None:
 
 
 @exercise("05.1", lesson="05", names=["layered_model", "n_frozen", "predicted_trainable_share",
-                                      "trainable_share"],
+                                      "trainable_share"], parameter_tables=("layered_model",),
           hint="The section 'Which parameters moved?' froze the embeddings through the "
                "requires_grad flag of their parameters; the transformer layers are numbered in "
                "the parameter names (print a few). Count weights (numel), not tensors.")
 def lower_layers_frozen(layered_model, n_frozen, predicted_trainable_share, trainable_share):
     """Freeze the embeddings and the lower layers; predict, then measure what still trains."""
-    if not isinstance(layered_model, nn.Module):
+    if not isinstance(layered_model, (nn.Module, ParameterTable)):
         return Feedback.wrong(f"`layered_model` should be the copied model, not a "
                               f"{type(layered_model).__name__}.")
     named = list(layered_model.named_parameters())
@@ -83,8 +84,9 @@ def lower_layers_frozen(layered_model, n_frozen, predicted_trainable_share, trai
         return Feedback.wrong(f"trainable_share = {share:.4f} is not the share of layered_model's "
                               "parameters (numbers of weights) that still train.")
     predicted = values["predicted_trainable_share"]
+    points_off = 100 * abs(predicted - expected)
     return Feedback.right(f"{trainable:,} of {total:,} weights still train ({expected:.1%}); you "
-                          f"predicted {predicted:.1%}, off by {abs(predicted - expected):.1%}. "
+                          f"predicted {predicted:.1%}, off by {points_off:.1f} percentage points. "
                           "The embeddings are a large block of a small model: freezing them "
                           "saves more than a layer does.")
 

@@ -71,3 +71,64 @@ def test_pickles_and_unknown_tags_are_refused_without_running():
         decode({"not": "tagged"})
     with pytest.raises(Malformed):
         decode({"$": "list", "v": [{"$": "list", "v": []}] * 2 + [[1]]})
+
+
+def test_a_module_crosses_as_its_parameter_table_never_its_code_or_values():
+    class Secret(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer = torch.nn.Linear(3, 2)
+            self.layer.bias.requires_grad = False
+
+        def forward(self, x):                      # never sent: a table has no code to run
+            raise SystemExit("ran")
+
+    data = encode(Secret())
+    assert "npy" not in json.dumps(data) and "blob" not in json.dumps(data)   # no values, no code
+    table = decode(json.loads(json.dumps(data)))
+    assert [(name, row.shape, row.requires_grad) for name, row in table.named_parameters()] == [
+        ("layer.weight", (2, 3), True), ("layer.bias", (2,), False)]
+    assert sum(row.numel() for row in table.parameters()) == 8
+    assert not callable(table)
+
+
+@pytest.mark.parametrize("rows", [
+    [["w", [2, -1], True]],                 # a negative size
+    [["w", [2, 3], "yes"]],                 # requires_grad not a bool
+    [["w", [2.5], True]],                   # a size that is not an int
+    [["w", [2] * 9, True]],                 # more dimensions than any module has
+    [[{"$": "list", "v": []}, [2], True]],  # a name that is not text
+    [["w", [2]]],                           # a short row
+])
+def test_a_forged_parameter_table_is_refused(rows):
+    with pytest.raises(Malformed, match="parameter row"):
+        decode({"$": "module", "class": "Linear", "parameters": rows})
+
+
+def test_the_judge_grades_a_parameter_table_only_where_the_check_reads_nothing_else():
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from course_utils.homework.core import load_lesson_checks
+    from course_utils.tools.grading.judge import judge
+
+    load_lesson_checks(strict=True)
+    torch.manual_seed(0)
+    model = BertForSequenceClassification(BertConfig(
+        vocab_size=40, hidden_size=8, num_hidden_layers=3, num_attention_heads=2,
+        intermediate_size=16, max_position_embeddings=16, num_labels=2))
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad = not (".embeddings." in f".{name}" or ".layer.0." in name)
+    share = sum(p.numel() for p in model.parameters() if p.requires_grad) / \
+        sum(p.numel() for p in model.parameters())
+    answers = {"05.1": json.dumps({"layered_model": ["ok", encode(model)],
+                                   "n_frozen": ["ok", 1], "trainable_share": ["ok", share],
+                                   "predicted_trainable_share": ["ok", 0.5]})}
+    verdict = judge("05.1", answers, {}, host=None)
+    assert verdict["passed"], verdict
+    answers["05.1"] = answers["05.1"].replace(json.dumps(share), json.dumps(share / 2))
+    assert not judge("05.1", answers, {}, host=None)["passed"]
+    head = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Dropout(0.1), torch.nn.Linear(3, 2))
+    answers = {"04.2": json.dumps({"my_head": ["ok", encode(head)], "head_input_size": ["ok", 4],
+                                   "num_labels": ["ok", 2]})}
+    verdict = judge("04.2", answers, {}, host=None)           # 04.2 runs the head on a batch
+    assert not verdict["passed"] and "sees a module only as its table" in verdict["message"]

@@ -39,6 +39,7 @@ def test_05_1_reference_passes_and_the_share_is_recounted_on_the_model():
     model = freeze_lower(tiny_bert(), 2)
     verdict = answer_051(model, 2, trainable_share_of(model), predicted=0.4)
     assert verdict.passed and "you predicted 40.0%" in verdict.message, verdict.message
+    assert "percentage points" in verdict.message          # a difference of shares, not a ratio
     one = freeze_lower(tiny_bert(), 1)
     assert answer_051(one, 1, trainable_share_of(one)).passed
     assert not answer_051(one, 1, trainable_share_of(model)).passed
@@ -145,3 +146,15 @@ def test_053_feedback_describes_the_value_never_the_formula():
     verdict = assess("05.3", {"warmup_linear": late})
     assert not verdict.passed and "too large" in verdict.message
     assert "(total_steps - step)" not in verdict.message
+
+
+def test_05_1_judges_a_parameter_table_as_it_judges_the_model():
+    from course_utils.homework.modules import ParameterTable
+
+    model = freeze_lower(tiny_bert(), 2)
+    table = ParameterTable.of(model)
+    assert answer_051(table, 2, trainable_share_of(model)).message == \
+        answer_051(model, 2, trainable_share_of(model)).message
+    wrong = ParameterTable.of(freeze_lower(tiny_bert(), 2, embeddings=False))
+    verdict = answer_051(wrong, 2, trainable_share_of(model))
+    assert not verdict.passed and "(the embeddings) still trains" in verdict.message

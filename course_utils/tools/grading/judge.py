@@ -24,6 +24,7 @@ import time
 import types
 from typing import Any
 
+from ...homework.modules import ParameterTable
 from .plaindata import FunctionAnswer, Malformed, Unsupported, decode, encode, loads
 
 PROCESSES = 64               # processes and threads of this sandbox
@@ -161,6 +162,10 @@ def namespace(exercise, record: Any, trusted: dict[str, Any],
                 value = SubmittedFunction(value, host)
             elif _holds_function(value):
                 refused.append(f"`{name}` holds functions, which are not plain data")
+                continue
+            elif isinstance(value, ParameterTable) and name not in exercise.parameter_tables:
+                refused.append(f"`{name}` is a module, which this check runs; the grader sees a "
+                               "module only as its table of parameters")
                 continue
             variables[name] = value
         elif state == "unsupported":

@@ -2,8 +2,10 @@
 
 ``encode(value)`` (in the kernel) turns an answer into JSON: numbers, strings, lists, tuples,
 sets, dicts, NumPy arrays and scalars and PyTorch tensors (as ``.npy`` bytes), mappings such as a
-tokenizer's ``BatchEncoding`` (as dicts), pandas tables, and functions (as opaque bytes that only
-the sandboxed function host ever loads, ``host.py``). Anything else is refused with its type.
+tokenizer's ``BatchEncoding`` (as dicts), pandas tables, PyTorch modules (as their parameter
+table: names, shapes and ``requires_grad``, never their code or values:
+``homework.modules.ParameterTable``), and functions (as opaque bytes that only the sandboxed
+function host ever loads, ``host.py``). Anything else is refused with its type.
 ``decode(data)`` (in the judge) rebuilds the value from an allow-list of tags; arrays load with
 ``allow_pickle=False``; depth, counts and sizes are bounded. Nothing here unpickles.
 
@@ -25,7 +27,7 @@ MAX_DEPTH = 40
 MAX_ITEMS = 1_000_000            # list items, dict entries and table cells in one answer
 ARRAY_KINDS = set("biufcUSM")    # no object arrays: ``np.load(allow_pickle=False)`` refuses them
 TAGS = ("tuple", "list", "set", "dict", "float", "ndarray", "tensor", "dataframe", "series",
-        "function")
+        "function", "module")
 
 
 class Unsupported(TypeError):
@@ -76,9 +78,24 @@ def encode(value: Any, depth: int = 0) -> Any:
                 "requires_grad": bool(value.requires_grad)}
     if module == "pandas" and type(value).__name__ in ("DataFrame", "Series"):
         return _encode_table(value, depth)
+    if _is_torch_module(value):
+        from ...homework.modules import ParameterTable
+
+        table = ParameterTable.of(value)
+        return {"$": "module", "class": table.class_name[:100],
+                "parameters": [[name, list(row.shape), row.requires_grad]
+                               for name, row in table.rows]}
     if isinstance(value, types.FunctionType):
         return _encode_function(value)
     raise Unsupported(f"a {type(value).__module__}.{type(value).__qualname__} is not plain data")
+
+
+def _is_torch_module(value: Any) -> bool:
+    """Return whether ``value`` is a ``torch.nn.Module`` (without importing torch for it)."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.nn.Module)
 
 
 def _is_mapping(value: Any) -> bool:
@@ -164,6 +181,8 @@ def decode(data: Any, depth: int = 0, count: list[int] | None = None) -> Any:
         return _decode_array(data, tag)
     if tag in ("dataframe", "series"):
         return _decode_table(data, tag, depth, count)
+    if tag == "module":
+        return _decode_module(data, count)
     return FunctionAnswer(_field(data, "name", str)[:100], _b64(_field(data, "blob", str)))
 
 
@@ -220,6 +239,23 @@ def _decode_table(data: dict, tag: str, depth: int, count: list[int]):
         series.name = decode(data.get("name"), depth + 1, count)
         return series
     return frame
+
+
+def _decode_module(data: dict, count: list[int]):
+    from ...homework.modules import ParameterRow, ParameterTable
+
+    rows = []
+    for entry in _field(data, "parameters", list):
+        count[0] += 1
+        if count[0] > MAX_ITEMS:
+            raise Malformed("too large or nested too deeply")
+        if not (isinstance(entry, list) and len(entry) == 3 and isinstance(entry[0], str)
+                and isinstance(entry[1], list) and isinstance(entry[2], bool)
+                and len(entry[1]) <= 8
+                and all(type(n) is int and 0 <= n < 2 ** 40 for n in entry[1])):
+            raise Malformed("a parameter row is not [name, shape, requires_grad]")
+        rows.append((entry[0][:300], ParameterRow(tuple(entry[1]), entry[2])))
+    return ParameterTable(_field(data, "class", str)[:100], tuple(rows))
 
 
 def loads(text: str | bytes, max_bytes: int) -> Any:
