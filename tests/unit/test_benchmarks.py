@@ -159,3 +159,25 @@ def test_analytic_flops_match_torch_flop_counter():
         counted = counted_flops(model, inputs)
         analytic = forward_flops(config, batch, length)
         assert abs(analytic - counted) <= 0.01 * counted, (batch, length, analytic, counted)
+
+
+def test_finetune_variants_pairs_two_saved_runs_and_refuses_other_test_texts(tmp_path):
+    import numpy as np
+
+    sys.path.insert(0, str(BENCH))
+    import finetune_variants
+
+    labels = np.array([0, 1] * 50)
+    runs = {"cls": labels.copy(), "mean": labels.copy()}
+    runs["cls"][:20] = 1 - labels[:20]                 # 20 texts only the mean head gets right
+    for name, predictions in runs.items():
+        (tmp_path / name).mkdir()
+        np.save(tmp_path / name / "labels.npy", labels)
+        np.save(tmp_path / name / "predictions.npy", predictions)
+    sentence = finetune_variants.pair(tmp_path / "mean", tmp_path / "cls")
+    assert sentence.startswith("mean 1.000 vs cls 0.800 on 100 texts: mean is better")
+    np.save(tmp_path / "cls" / "labels.npy", labels[::-1])
+    with pytest.raises(SystemExit, match="not scored on the same test texts"):
+        finetune_variants.pair(tmp_path / "mean", tmp_path / "cls")
+    with pytest.raises(SystemExit):
+        finetune_variants.parse_args(["--head", "mean"])        # neither --out nor --pair
