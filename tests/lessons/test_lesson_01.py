@@ -19,4 +19,4 @@ def test_lesson_01_default_run_reports_lengths_speedup_and_padding(default_run):
     assert 0.47 <= waste["dynamic"] <= 0.55                 # recorded: 0.5093
     assert waste["dynamic_sorted"] <= 0.02                  # recorded: 0.0058
     # the fast batched tokenizer measured 5.2x here (6x to 9x on a quiet machine)
-    assert metrics["tokenize_speedup"] >= 2.0               # recorded: 5.1631
+    assert metrics["tokenize_speedup"] >= 2.0               # recorded: 5.62
