@@ -66,7 +66,11 @@ def record(name: str, value: Any, digits: int = 4) -> None:
 
 def read_metrics(notebook: str | Path) -> dict[str, Any]:
     """Return every metric recorded in an executed notebook, by name (last value wins)."""
-    nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
+    return recorded_metrics(json.loads(Path(notebook).read_text(encoding="utf-8")))
+
+
+def recorded_metrics(nb: dict[str, Any]) -> dict[str, Any]:
+    """Return every metric recorded in an executed notebook already read, by name."""
     metrics: dict[str, Any] = {}
     for cell in nb.get("cells", []):
         for output in cell.get("outputs", []):

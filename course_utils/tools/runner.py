@@ -38,7 +38,7 @@ from typing import Any
 
 from ..atomic import write_text_atomically
 from ..measure import PeakMemory
-from ..record import read_metrics
+from ..record import recorded_metrics
 from .execute import BATCH_KERNEL_ENV, execute
 from .lessons import (
     NotebookError,
@@ -170,11 +170,11 @@ def run_notebook(notebook: Path, output: Path, parameters: dict[str, Any],
         run = execute(notebook, output, parameters, cwd=notebook.parent, timeout=timeout,
                       kernel_name=kernel_name, env={**BATCH_KERNEL_ENV, **(env or {})},
                       progress=progress)
-    metrics = read_metrics(output) if output.exists() else {}
-    executed = readable_notebook(output) if output.exists() else None
+    executed = readable_notebook(output) if output.exists() else None   # read once
     return NotebookResult(name=notebook.stem, status=run.status,
                           seconds=run.seconds, peak_rss_mb=round(memory.peak_mb, 1),
-                          error=run.error, metrics=metrics, output=str(output),
+                          error=run.error, output=str(output),
+                          metrics=recorded_metrics(executed) if executed is not None else {},
                           slowest_cells=slowest_cells(executed) if executed is not None else [])
 
 
