@@ -5,7 +5,7 @@
     python -m course_utils assets verify [NAME ...]
     python -m course_utils run [--profile P] [--only 01,03] [-p key=value ...] [--out DIR]
     python -m course_utils run --only 05 --grid seed=0,1,2 [--grid KEY=V1,V2 ...] [--small]
-        [--workers N | --scheduler ADDRESS] [--artifacts DIR] [-p key=value ...]
+        [--workers N | --scheduler ADDRESS] [--artifacts DIR] [-p key=value ...] [--publish NAME]
     python -m course_utils notebooks [--only 01,03]
     python -m course_utils homework build [--out DIR] [--only 01,03]
     python -m course_utils homework grade SUBMISSIONS_DIR [--out DIR] [--timeout SECONDS]
@@ -46,8 +46,14 @@ def _assets_command(args: argparse.Namespace) -> int:
 def _grid_command(args: argparse.Namespace, only: list[str] | None, parameters: dict) -> int:
     from . import grid
 
+    if args.publish:  # refused before an hour of training, not after
+        from .sweeps import check_publishable
+
+        check_publishable(args.publish, args.small, parameters, args.artifacts)
     notebooks = runner.select_notebooks(only, Path(args.notebooks) if args.notebooks else None)
     note = grid.dependency_note(notebooks, args.artifacts)
+    if note and args.publish:
+        raise runner.RunnerError(f"not published: {note}")
     if note:
         print(f"note: {note}", file=sys.stderr)
     run = grid.run_grid(grid.parse_grid(args.grid), profile=args.profile, only=only,
@@ -64,7 +70,24 @@ def _grid_command(args: argparse.Namespace, only: list[str] | None, parameters: 
         print(f"FAILED {row['point']} {row['notebook']}: {row['error']}  "
               f"(executed notebook: {row['output'] or row['folder']})", file=sys.stderr)
     print(f"Grid summary: {run.folder / 'grid.md'}")
+    if args.publish and not failed:
+        from ..session import machine_report
+        from .sweeps import publish
+
+        path = publish(run.folder, args.publish, _grid_command_line(args), machine_report())
+        print(f"Published: {path}")
     return 1 if failed else 0
+
+
+def _grid_command_line(args: argparse.Namespace) -> str:
+    """Return the command that reruns a published grid (what changes its result, no paths)."""
+    words = ["python -m course_utils run"]
+    if args.profile != "offline":
+        words.append(f"--profile {args.profile}")
+    if args.only:
+        words.append(f"--only {args.only}")
+    words += [f"--grid {g}" for g in args.grid]
+    return " ".join([*words, f"--publish {args.publish}"])
 
 
 def _run_command(args: argparse.Namespace) -> int:
@@ -73,7 +96,8 @@ def _run_command(args: argparse.Namespace) -> int:
     if args.grid:
         return _grid_command(args, only, parameters)
     alone = [flag for flag, value in (("--workers", args.workers), ("--scheduler",
-             args.scheduler), ("--artifacts", args.artifacts)) if value is not None]
+             args.scheduler), ("--artifacts", args.artifacts), ("--publish", args.publish))
+             if value is not None]
     if alone:
         raise runner.RunnerError(f"{', '.join(alone)} run(s) the points of a grid: add one, "
                                  "e.g. --grid seed=0,1,2.")
@@ -219,6 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="grid: copy this artifact folder into each point's own before it "
                             "runs. A lesson reading an earlier one's artifacts (05 reads 02 and "
                             "04) needs them: run those first with COURSE_ARTIFACTS=DIR")
+    p_run.add_argument("--publish", metavar="NAME",
+                       help="seed grid: keep its result as course_utils/seed_sweeps/NAME.json "
+                            "(the lessons' default parameters only, every point ok)")
     p_run.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p_run.set_defaults(func=_run_command)
 

@@ -66,8 +66,8 @@ from .tables import markdown_cell, markdown_table
 SEED = "seed"
 _ONE_POINT_AT_A_TIME = threading.Lock()  # a kernel's environment comes from its process's
 
-__all__ = ["GridPoint", "GridRun", "dependency_note", "grid_points", "over_seeds", "parse_grid",
-           "run_grid", "run_point"]
+__all__ = ["GridPoint", "GridRun", "declared_defaults", "dependency_note", "grid_points",
+           "over_seeds", "parse_grid", "run_grid", "run_point", "verdicts_over_seeds"]
 
 
 @dataclass(frozen=True)
@@ -285,6 +285,29 @@ def over_seeds(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return summary
 
 
+def verdicts_over_seeds(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return per notebook, other grid values and text metric (a verdict): how often each value.
+
+    Over the ``seed`` values of the points that finished ``ok``, e.g. ``{"metric":
+    "loop_vs_trainer", "seeds": [0, 1, 2], "counts": {"tie": 3}}``: a verdict survives the
+    seeds when one value has every count. Empty when ``seed`` is no grid key.
+    """
+    groups: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if SEED not in row["parameters"] or row["status"] != "ok":
+            continue
+        others = {k: v for k, v in row["parameters"].items() if k != SEED}
+        for metric, value in _flat_metrics(row["metrics"]).items():
+            if not isinstance(value, str):
+                continue
+            key = json.dumps([row["notebook"], others, metric], sort_keys=True, default=str)
+            group = groups.setdefault(key, {"notebook": row["notebook"], "group": others,
+                                            "metric": metric, "seeds": [], "counts": {}})
+            group["seeds"].append(row["parameters"][SEED])
+            group["counts"][value] = group["counts"].get(value, 0) + 1
+    return list(groups.values())
+
+
 def grid_markdown(rows: list[dict[str, Any]], keys: list[str], profile: str) -> str:
     """Return grid.md: a row per point and notebook, then each metric over the seeds."""
     flat = [_flat_metrics(row["metrics"]) for row in rows]
@@ -305,6 +328,17 @@ def grid_markdown(rows: list[dict[str, Any]], keys: list[str], profile: str) -> 
                                   "n": s["n"], "mean": s["mean"], "std": s["std"],
                                   "min–max": "–".join(map(markdown_cell, (s["min"], s["max"])))}
                                  for s in summary]),
+                 ""]
+    verdicts = verdicts_over_seeds(rows)
+    if verdicts:
+        others = [k for k in keys if k != SEED]
+        text += ["## Verdicts over the seeds", "",
+                 "How often each seed's run gave each verdict (points that finished ok).", "",
+                 markdown_table([{"notebook": v["notebook"], **{k: v["group"][k] for k in others},
+                                  "metric": v["metric"], "seeds": ",".join(map(str, v["seeds"])),
+                                  "verdicts": ", ".join(f"{name} {count}" for name, count
+                                                        in sorted(v["counts"].items()))}
+                                 for v in verdicts]),
                  ""]
     return "\n".join(text)
 
@@ -348,14 +382,21 @@ def _checked(grid: dict[str, list[Any]], profile: str, only: list[str] | None,
     notebooks = select_notebooks(only, notebook_dir)
     shared = {"profile": profile, **parameters}
     paths: set[str] = set()
+    defaults: dict[str, dict[str, str]] = {}
     for notebook in notebooks:  # every parameter must be declared before anything runs
         declared = parameter_declarations(notebook)
         check_parameters(notebook, {**shared, **grid}, declared)
         paths |= path_parameters(declared)
+        defaults[notebook.stem] = declared_defaults(declared)
     shared = resolve_path_parameters(shared, paths, cwd)
     grid = {key: [resolve_path_parameters({key: v}, paths, cwd)[key] for v in values]
             for key, values in grid.items()}
-    return notebooks, shared, grid, artifacts
+    return notebooks, shared, grid, artifacts, defaults
+
+
+def declared_defaults(declared: dict[str, dict[str, str]]) -> dict[str, str]:
+    """Return each declared parameter's default as written in the ``parameters`` cell."""
+    return {name: about["default"] for name, about in declared.items()}
 
 
 def run_grid(grid: dict[str, list[Any]], profile: str = "offline",
@@ -372,7 +413,7 @@ def run_grid(grid: dict[str, list[Any]], profile: str = "offline",
     """
     from tqdm.auto import tqdm
 
-    notebooks, shared, grid, artifacts = _checked(
+    notebooks, shared, grid, artifacts, defaults = _checked(
         grid, profile, only, parameters or {}, workers, scheduler, artifacts, notebook_dir,
         Path(cwd) if cwd else Path.cwd())
     small_values = {nb: small_parameters(lesson_of(nb), nb.parent)
@@ -390,13 +431,15 @@ def run_grid(grid: dict[str, list[Any]], profile: str = "offline",
                 else _points_locally(points, workers or 1, progress and (workers or 1) == 1))
         header = {"profile": profile, "lessons": [nb.stem for nb in notebooks], "grid": grid,
                   "parameters": shared, "small": small,
-                  "artifacts": str(artifacts) if artifacts else None}
+                  "artifacts": str(artifacts) if artifacts else None,
+                  "declared_defaults": defaults}   # each lesson's parameters cell, as run
         done: dict[int, list[dict[str, Any]]] = {}
         with tqdm(total=len(points), unit="point", desc="grid", disable=not progress) as bar:
             for point, results in runs:
                 done[point.index] = [_row(point, result) for result in results]
                 rows = [row for index in sorted(done) for row in done[index]]
-                summary = {**header, "points": rows, "over_seeds": over_seeds(rows)}
+                summary = {**header, "points": rows, "over_seeds": over_seeds(rows),
+                           "verdicts_over_seeds": verdicts_over_seeds(rows)}
                 write_text_atomically(folder / "grid.json", json.dumps(summary, indent=2))
                 write_text_atomically(folder / "grid.md", grid_markdown(rows, list(grid),
                                                                         profile))

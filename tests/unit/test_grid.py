@@ -130,6 +130,23 @@ def test_the_spread_is_taken_over_seeds_of_finished_points_per_other_key():
     assert grid.over_seeds([{**rows[0], "parameters": {"scale": 1}}]) == []
 
 
+def test_verdicts_are_counted_over_seeds_of_finished_points_per_other_key():
+    def row(seed, scale, verdict, status="ok"):
+        return {"point": f"p{seed}{scale}", "notebook": "05_x", "seconds": 1.0, "error": None,
+                "parameters": {"seed": seed, "scale": scale}, "status": status,
+                "metrics": {"score": 0.5, "a_vs_b": verdict}}
+
+    rows = [row(0, 1, "tie"), row(1, 1, "better"), row(2, 1, "tie"), row(0, 2, "worse"),
+            row(1, 2, "better", "failed")]
+    counted = {v["group"]["scale"]: v for v in grid.verdicts_over_seeds(rows)}
+    assert counted[1] == {"notebook": "05_x", "group": {"scale": 1}, "metric": "a_vs_b",
+                          "seeds": [0, 1, 2], "counts": {"tie": 2, "better": 1}}
+    assert counted[2]["counts"] == {"worse": 1}            # the failed point is not counted
+    assert grid.verdicts_over_seeds([{**rows[0], "parameters": {"scale": 1}}]) == []
+    text = grid.grid_markdown(rows[:3], ["seed", "scale"], "offline")
+    assert "## Verdicts over the seeds" in text and "better 1, tie 2" in text
+
+
 def test_a_lesson_reading_unrun_lessons_gets_a_note_naming_them(tmp_path):
     for name in ("02_mlm", "04_head", "05_fine"):
         (tmp_path / f"{name}.ipynb").write_text("{}")
@@ -221,3 +238,25 @@ def test_a_shared_artifact_root_is_copied_into_each_point(lessons, tmp_path):
         assert (run.folder / row["point"] / "artifacts" / "shared.txt").read_text() == \
             f"clobbered by seed {seed}"
     assert (shared / "shared.txt").read_text() == "from lesson 01"
+
+
+@pytest.mark.notebook
+def test_a_published_seed_sweep_keeps_the_command_that_reruns_it(lessons, tmp_path,
+                                                                monkeypatch, capsys):
+    from course_utils.tools import sweeps
+
+    monkeypatch.setattr(sweeps, "SWEEP_DIR", tmp_path / "kept")
+    arguments = ["run", "--only", "01", "--grid", "seed=0,1", "--notebooks", str(lessons),
+                 "--out", str(tmp_path / "runs"), "--no-progress"]
+    assert main([*arguments, "--publish", "demo", "--small"]) == 2       # refused up front
+    assert "drop --small" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
+    assert main([*arguments, "--publish", "demo"]) == 0
+    kept = sweeps.committed_sweeps(tmp_path / "kept")["demo"]
+    assert kept["command"] == "python -m course_utils run --only 01 --grid seed=0,1 --publish demo"
+    assert kept["declared_defaults"] == {"01_seeded": {"profile": "'offline'", "seed": "0",
+                                                       "scale": "1"}}
+    assert [row["metrics"]["score"] for row in kept["points"]] == [0.5, 1.5]
+    (kind,) = [v for v in kept["verdicts_over_seeds"] if v["metric"] == "kind"]
+    assert kind["counts"] == {"tiny": 2}
+    assert sweeps.stale_parameters(kept, lessons) == []

@@ -1,0 +1,115 @@
+"""Committed seed sweeps: a grid run over seeds, kept with the course and checked against it.
+
+A lesson's verdicts come from one seed; how far they move with the seed is measured by a sweep
+that no lesson can afford to run inline. ``--publish NAME`` on a seed grid keeps its result::
+
+    python -m course_utils run --only 02,04,05 --grid seed=0,1,2 --publish 05_fine_tuning
+
+writes ``course_utils/seed_sweeps/05_fine_tuning.json``: the command, the machine, each lesson's
+``parameters`` cell as it ran, every point's status, seconds and recorded metrics, each number's
+mean, standard deviation and range over the seeds, and how often each verdict came out.
+``stale_parameters`` names every parameter whose default changed since the sweep ran; a test
+fails on it, so a committed sweep always describes the lessons as they are.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..atomic import write_text_atomically
+from .grid import SEED, declared_defaults
+from .runner import RunnerError, parameter_declarations
+
+SWEEP_DIR = Path(__file__).resolve().parents[1] / "seed_sweeps"
+KEPT_FIELDS = ("point", "notebook", "parameters", "status", "seconds", "peak_rss_mb", "error",
+               "metrics")   # a point's row without its folders, which exist only where it ran
+
+
+def published_sweep(summary: dict[str, Any], command: str, machine: str) -> dict[str, Any]:
+    """Return what is committed of a grid run's ``grid.json``: no paths, the command added.
+
+    Raises ``RunnerError`` for a grid a lesson cannot quote: no ``seed`` key, small parameters,
+    parameters set with ``-p`` (the lessons' own defaults must be what ran), or a failed point.
+    """
+    if SEED not in summary["grid"] or len(summary["grid"][SEED]) < 2:
+        raise RunnerError("--publish keeps a seed sweep: give --grid seed=0,1,2 (two seeds or "
+                          "more).")
+    if summary.get("small"):
+        raise RunnerError("--publish keeps what the lessons run by default: drop --small.")
+    overrides = sorted(set(summary["parameters"]) - {"profile"})
+    if overrides:
+        raise RunnerError(f"--publish keeps what the lessons run by default: drop -p "
+                          f"{', '.join(overrides)} (or change the lesson's parameters cell).")
+    if summary.get("artifacts"):
+        raise RunnerError("--publish reruns every lesson a point reads: a copied artifacts "
+                          "folder would not follow the seed.")
+    failed = [f"{row['point']} {row['notebook']}" for row in summary["points"]
+              if row["status"] != "ok"]
+    if failed:
+        raise RunnerError(f"not published: {', '.join(failed)} did not finish; a sweep with a "
+                          "missing seed would show a narrower spread than the lessons have.")
+    return {"command": command, "machine": machine, "profile": summary["profile"],
+            "lessons": summary["lessons"], "grid": summary["grid"],
+            "declared_defaults": summary["declared_defaults"],
+            "points": [{key: row[key] for key in KEPT_FIELDS} for row in summary["points"]],
+            "over_seeds": summary["over_seeds"],
+            "verdicts_over_seeds": summary["verdicts_over_seeds"]}
+
+
+def check_publishable(name: str, small: bool, parameters: dict[str, Any],
+                      artifacts: str | None) -> None:
+    """Raise ``RunnerError`` before a grid runs when its result could not be published."""
+    if not name or Path(name).name != name or name.startswith("."):
+        raise RunnerError(f"--publish {name!r}: give a plain name such as 05_fine_tuning.")
+    if small:
+        raise RunnerError("--publish keeps what the lessons run by default: drop --small.")
+    overrides = sorted(set(parameters) - {"profile"})
+    if overrides:
+        raise RunnerError(f"--publish keeps what the lessons run by default: drop -p "
+                          f"{', '.join(overrides)} (or change the lesson's parameters cell).")
+    if artifacts:
+        raise RunnerError("--publish reruns every lesson a point reads (select 02,04,05, not "
+                          "--artifacts): a copied folder would not follow the seed.")
+
+
+def publish(grid_folder: Path, name: str, command: str, machine: str,
+            folder: Path | None = None) -> Path:
+    """Write ``folder/NAME.json`` (default: the committed ``SWEEP_DIR``) from the grid run in
+    ``grid_folder``; return its path."""
+    folder = SWEEP_DIR if folder is None else folder
+    if not name or Path(name).name != name or name.startswith("."):
+        raise RunnerError(f"--publish {name!r}: give a plain name such as 05_fine_tuning.")
+    summary = json.loads((Path(grid_folder) / "grid.json").read_text())
+    kept = published_sweep(summary, command, machine)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{name}.json"
+    write_text_atomically(target, json.dumps(kept, indent=1) + "\n")
+    return target
+
+
+def committed_sweeps(folder: Path | None = None) -> dict[str, dict[str, Any]]:
+    """Return every committed sweep by name."""
+    folder = SWEEP_DIR if folder is None else folder
+    return {path.stem: json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))}
+
+
+def stale_parameters(sweep: dict[str, Any], notebook_dir: Path) -> list[str]:
+    """Return one line per lesson parameter whose default is not what the sweep ran with.
+
+    The grid's own keys (the seed) are not compared: the sweep varied them on purpose.
+    """
+    problems = []
+    for stem, ran_with in sweep["declared_defaults"].items():
+        path = Path(notebook_dir) / f"{stem}.ipynb"
+        if not path.is_file():
+            problems.append(f"{stem}: the sweep ran it, and there is no {path} now")
+            continue
+        now = declared_defaults(parameter_declarations(path))
+        for name in sorted(set(ran_with) | set(now)):
+            if name in sweep["grid"] or ran_with.get(name) == now.get(name):
+                continue
+            problems.append(f"{stem}: {name} = {now.get(name, '(not declared)')} now, the sweep "
+                            f"ran with {ran_with.get(name, '(not declared)')}")
+    return problems
