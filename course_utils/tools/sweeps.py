@@ -3,13 +3,14 @@
 A lesson's verdicts come from one seed; how far they move with the seed is measured by a sweep
 that no lesson can afford to run inline. ``--publish NAME`` on a seed grid keeps its result::
 
-    python -m course_utils run --only 02,04,05 --grid seed=0,1,2 --publish 05_fine_tuning
+    python -m course_utils run --only 02,04,05 --grid seed=0,1,2 --publish 02_04_05
 
-writes ``course_utils/seed_sweeps/05_fine_tuning.json``: the command, the machine, each lesson's
+writes ``course_utils/seed_sweeps/02_04_05.json``: the command, the machine, each lesson's
 ``parameters`` cell as it ran, every point's status, seconds and recorded metrics, each number's
 mean, standard deviation and range over the seeds, and how often each verdict came out.
-``stale_parameters`` names every parameter whose default changed since the sweep ran; a test
-fails on it, so a committed sweep always describes the lessons as they are.
+``course_utils.seeds`` reads them in a lesson. ``stale_parameters`` names every parameter whose
+default changed since the sweep ran; a test fails on it, so a committed sweep always describes
+the lessons as they are.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import write_text_atomically
+from ..seeds import SWEEP_DIR
 from .grid import SEED, declared_defaults
 from .runner import RunnerError, parameter_declarations
 
-SWEEP_DIR = Path(__file__).resolve().parents[1] / "seed_sweeps"
 KEPT_FIELDS = ("point", "notebook", "parameters", "status", "seconds", "peak_rss_mb", "error",
                "metrics")   # a point's row without its folders, which exist only where it ran
 

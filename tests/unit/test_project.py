@@ -149,9 +149,17 @@ def test_environment_yml_installs_the_lock_and_the_course():
 
 def test_ci_script_runs_make_test_and_every_job():
     script = (ROOT / ".ci" / "run").read_text()
-    jobs = re.search(r"^JOBS=\((.*)\)$", script, re.MULTILINE).group(1).split()
-    assert jobs[0] == "test"
-    assert {"test-lowest", "test-colab", "test-browser", "csv-suite"} <= set(jobs)
+
+    def listed(name):
+        return re.search(rf"^{name}=\((.*)\)$", script, re.MULTILINE).group(1).split()
+
+    lessons, tools = listed("LESSON_JOBS"), listed("TOOL_JOBS")
+    assert lessons[0] == "test"
+    assert listed("JOBS") == ['"${LESSON_JOBS[@]}"', '"${TOOL_JOBS[@]}"']
+    every = lessons + tools
+    assert len(every) == len(set(every)), "a job listed twice would run twice"
+    assert {"test-more", "csv-suite", "test-lowest", "test-colab", "test-browser", "test-grader",
+            "hostile-unprivileged"} <= set(every)
     assert "set -e" not in script, "one failing job must not hide the others"
 
 
