@@ -37,6 +37,8 @@ import re
 import shutil
 import statistics
 import threading
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -257,11 +259,12 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def over_seeds(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Return per notebook, other grid values and numeric metric: n, mean, std, min, max.
+def _grouped_over_seeds(rows: list[dict[str, Any]],
+                        kept: Callable[[Any], bool]) -> list[dict[str, Any]]:
+    """Return per notebook, other grid values and kept metric: its seeds and values.
 
-    Over the ``seed`` values of the points that finished ``ok``; ``std`` is the sample
-    standard deviation (n - 1), ``None`` for one seed. Empty when ``seed`` is no grid key.
+    Over the ``seed`` values of the points that finished ``ok``; empty when ``seed`` is no
+    grid key.
     """
     groups: dict[str, dict[str, Any]] = {}
     for row in rows:
@@ -269,15 +272,24 @@ def over_seeds(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         others = {k: v for k, v in row["parameters"].items() if k != SEED}
         for metric, value in _flat_metrics(row["metrics"]).items():
-            if not _number(value):
+            if not kept(value):
                 continue
             key = json.dumps([row["notebook"], others, metric], sort_keys=True, default=str)
             group = groups.setdefault(key, {"notebook": row["notebook"], "group": others,
                                             "metric": metric, "seeds": [], "values": []})
             group["seeds"].append(row["parameters"][SEED])
             group["values"].append(value)
+    return list(groups.values())
+
+
+def over_seeds(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return per notebook, other grid values and numeric metric: n, mean, std, min, max.
+
+    Over the ``seed`` values of the points that finished ``ok``; ``std`` is the sample
+    standard deviation (n - 1), ``None`` for one seed. Empty when ``seed`` is no grid key.
+    """
     summary = []
-    for group in groups.values():
+    for group in _grouped_over_seeds(rows, _number):
         values = group.pop("values")
         summary.append({**group, "n": len(values), "mean": statistics.fmean(values),
                         "std": statistics.stdev(values) if len(values) > 1 else None,
@@ -292,20 +304,18 @@ def verdicts_over_seeds(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     "loop_vs_trainer", "seeds": [0, 1, 2], "counts": {"tie": 3}}``: a verdict survives the
     seeds when one value has every count. Empty when ``seed`` is no grid key.
     """
-    groups: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        if SEED not in row["parameters"] or row["status"] != "ok":
-            continue
-        others = {k: v for k, v in row["parameters"].items() if k != SEED}
-        for metric, value in _flat_metrics(row["metrics"]).items():
-            if not isinstance(value, str):
-                continue
-            key = json.dumps([row["notebook"], others, metric], sort_keys=True, default=str)
-            group = groups.setdefault(key, {"notebook": row["notebook"], "group": others,
-                                            "metric": metric, "seeds": [], "counts": {}})
-            group["seeds"].append(row["parameters"][SEED])
-            group["counts"][value] = group["counts"].get(value, 0) + 1
-    return list(groups.values())
+    verdicts = []
+    for group in _grouped_over_seeds(rows, lambda value: isinstance(value, str)):
+        values = group.pop("values")
+        verdicts.append({**group, "counts": dict(Counter(values))})
+    return verdicts
+
+
+def _summary_columns(summary: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+    """Return the columns that name one summary row: notebook, other grid values, metric, seeds."""
+    return {"notebook": summary["notebook"],
+            **{k: summary["group"][k] for k in keys if k != SEED},
+            "metric": summary["metric"], "seeds": ",".join(map(str, summary["seeds"]))}
 
 
 def grid_markdown(rows: list[dict[str, Any]], keys: list[str], profile: str) -> str:
@@ -320,22 +330,18 @@ def grid_markdown(rows: list[dict[str, Any]], keys: list[str], profile: str) -> 
     text = [f"# Grid run ({profile} profile)", "", markdown_table(body), ""]
     summary = over_seeds(rows)
     if summary:
-        others = [k for k in keys if k != SEED]
         text += ["## Over the seeds", "",
                  "Points that finished ok; std is the sample standard deviation (n - 1).", "",
-                 markdown_table([{"notebook": s["notebook"], **{k: s["group"][k] for k in others},
-                                  "metric": s["metric"], "seeds": ",".join(map(str, s["seeds"])),
-                                  "n": s["n"], "mean": s["mean"], "std": s["std"],
+                 markdown_table([{**_summary_columns(s, keys), "n": s["n"], "mean": s["mean"],
+                                  "std": s["std"],
                                   "min–max": "–".join(map(markdown_cell, (s["min"], s["max"])))}
                                  for s in summary]),
                  ""]
     verdicts = verdicts_over_seeds(rows)
     if verdicts:
-        others = [k for k in keys if k != SEED]
         text += ["## Verdicts over the seeds", "",
                  "How often each seed's run gave each verdict (points that finished ok).", "",
-                 markdown_table([{"notebook": v["notebook"], **{k: v["group"][k] for k in others},
-                                  "metric": v["metric"], "seeds": ",".join(map(str, v["seeds"])),
+                 markdown_table([{**_summary_columns(v, keys),
                                   "verdicts": ", ".join(f"{name} {count}" for name, count
                                                         in sorted(v["counts"].items()))}
                                  for v in verdicts]),

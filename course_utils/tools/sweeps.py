@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import write_text_atomically
-from ..seeds import SWEEP_DIR
+from ..seeds import SWEEP_DIR, committed_sweep
 from .grid import SEED, declared_defaults
 from .runner import RunnerError, parameter_declarations
 
@@ -37,15 +37,7 @@ def published_sweep(summary: dict[str, Any], command: str, machine: str) -> dict
     if SEED not in summary["grid"] or len(summary["grid"][SEED]) < 2:
         raise RunnerError("--publish keeps a seed sweep: give --grid seed=0,1,2 (two seeds or "
                           "more).")
-    if summary.get("small"):
-        raise RunnerError("--publish keeps what the lessons run by default: drop --small.")
-    overrides = sorted(set(summary["parameters"]) - {"profile"})
-    if overrides:
-        raise RunnerError(f"--publish keeps what the lessons run by default: drop -p "
-                          f"{', '.join(overrides)} (or change the lesson's parameters cell).")
-    if summary.get("artifacts"):
-        raise RunnerError("--publish reruns every lesson a point reads: a copied artifacts "
-                          "folder would not follow the seed.")
+    _check_settings(bool(summary.get("small")), summary["parameters"], summary.get("artifacts"))
     failed = [f"{row['point']} {row['notebook']}" for row in summary["points"]
               if row["status"] != "ok"]
     if failed:
@@ -59,11 +51,13 @@ def published_sweep(summary: dict[str, Any], command: str, machine: str) -> dict
             "verdicts_over_seeds": summary["verdicts_over_seeds"]}
 
 
-def check_publishable(name: str, small: bool, parameters: dict[str, Any],
-                      artifacts: str | None) -> None:
-    """Raise ``RunnerError`` before a grid runs when its result could not be published."""
+def _check_name(name: str) -> None:
     if not name or Path(name).name != name or name.startswith("."):
         raise RunnerError(f"--publish {name!r}: give a plain name such as 05_fine_tuning.")
+
+
+def _check_settings(small: bool, parameters: dict[str, Any], artifacts: str | None) -> None:
+    """Raise unless the lessons ran (or will run) with their own defaults, each point alone."""
     if small:
         raise RunnerError("--publish keeps what the lessons run by default: drop --small.")
     overrides = sorted(set(parameters) - {"profile"})
@@ -72,7 +66,14 @@ def check_publishable(name: str, small: bool, parameters: dict[str, Any],
                           f"{', '.join(overrides)} (or change the lesson's parameters cell).")
     if artifacts:
         raise RunnerError("--publish reruns every lesson a point reads (select 02,04,05, not "
-                          "--artifacts): a copied folder would not follow the seed.")
+                          "--artifacts): a copied artifacts folder would not follow the seed.")
+
+
+def check_publishable(name: str, small: bool, parameters: dict[str, Any],
+                      artifacts: str | None) -> None:
+    """Raise ``RunnerError`` before a grid runs when its result could not be published."""
+    _check_name(name)
+    _check_settings(small, parameters, artifacts)
 
 
 def publish(grid_folder: Path, name: str, command: str, machine: str,
@@ -80,8 +81,7 @@ def publish(grid_folder: Path, name: str, command: str, machine: str,
     """Write ``folder/NAME.json`` (default: the committed ``SWEEP_DIR``) from the grid run in
     ``grid_folder``; return its path."""
     folder = SWEEP_DIR if folder is None else folder
-    if not name or Path(name).name != name or name.startswith("."):
-        raise RunnerError(f"--publish {name!r}: give a plain name such as 05_fine_tuning.")
+    _check_name(name)
     summary = json.loads((Path(grid_folder) / "grid.json").read_text())
     kept = published_sweep(summary, command, machine)
     folder.mkdir(parents=True, exist_ok=True)
@@ -93,7 +93,7 @@ def publish(grid_folder: Path, name: str, command: str, machine: str,
 def committed_sweeps(folder: Path | None = None) -> dict[str, dict[str, Any]]:
     """Return every committed sweep by name."""
     folder = SWEEP_DIR if folder is None else folder
-    return {path.stem: json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))}
+    return {path.stem: committed_sweep(path.stem, folder) for path in sorted(folder.glob("*.json"))}
 
 
 def stale_parameters(sweep: dict[str, Any], notebook_dir: Path) -> list[str]:
