@@ -49,7 +49,10 @@ def _grid_command(args: argparse.Namespace, only: list[str] | None, parameters: 
     if args.publish:  # refused before an hour of training, not after
         from .sweeps import check_publishable
 
-        check_publishable(args.publish, args.small, parameters, args.artifacts)
+        seeds = grid.parse_grid(args.grid).get(grid.SEED)
+        check_publishable(args.publish, args.small, parameters, args.artifacts, seeds=seeds,
+                          notebook_dir=Path(args.notebooks) if args.notebooks else
+                          runner.NOTEBOOK_DIR)
     notebooks = runner.select_notebooks(only, Path(args.notebooks) if args.notebooks else None)
     note = grid.dependency_note(notebooks, args.artifacts)
     if note and args.publish:
@@ -245,7 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "04) needs them: run those first with COURSE_ARTIFACTS=DIR")
     p_run.add_argument("--publish", metavar="NAME",
                        help="seed grid: keep its result as course_utils/seed_sweeps/NAME.json "
-                            "(the lessons' default parameters only, every point ok)")
+                            "(the lessons' default parameters only, every point ok); new "
+                            "seeds join a committed sweep of that name")
     p_run.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p_run.set_defaults(func=_run_command)
 

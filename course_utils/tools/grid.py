@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import write_text_atomically
+from ..seeds import flat_metrics
 from .lessons import (
     LESSONS,
     course_folder,
@@ -244,17 +245,6 @@ def _row(point: GridPoint, result: NotebookResult) -> dict[str, Any]:
             "artifacts": str(Path(point.folder) / "artifacts"), "output": result.output}
 
 
-def _flat_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
-    """Return metrics with each dict value spread into ``name.key`` entries."""
-    flat = {}
-    for name, value in metrics.items():
-        if isinstance(value, dict):
-            flat.update({f"{name}.{key}": v for key, v in value.items()})
-        else:
-            flat[name] = value
-    return flat
-
-
 def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -271,7 +261,7 @@ def _grouped_over_seeds(rows: list[dict[str, Any]],
         if SEED not in row["parameters"] or row["status"] != "ok":
             continue
         others = {k: v for k, v in row["parameters"].items() if k != SEED}
-        for metric, value in _flat_metrics(row["metrics"]).items():
+        for metric, value in flat_metrics(row["metrics"]).items():
             if not kept(value):
                 continue
             key = json.dumps([row["notebook"], others, metric], sort_keys=True, default=str)
@@ -320,7 +310,7 @@ def _summary_columns(summary: dict[str, Any], keys: list[str]) -> dict[str, Any]
 
 def grid_markdown(rows: list[dict[str, Any]], keys: list[str], profile: str) -> str:
     """Return grid.md: a row per point and notebook, then each metric over the seeds."""
-    flat = [_flat_metrics(row["metrics"]) for row in rows]
+    flat = [flat_metrics(row["metrics"]) for row in rows]
     metrics = list(dict.fromkeys(name for metrics in flat for name in metrics))
     body = [{"point": row["point"], "notebook": row["notebook"],
              **{k: row["parameters"][k] for k in keys}, "status": row["status"],

@@ -10,18 +10,21 @@ writes ``course_utils/seed_sweeps/02_04_05.json``: the command, the machine, eac
 mean, standard deviation and range over the seeds, and how often each verdict came out.
 ``course_utils.seeds`` reads them in a lesson. ``stale_parameters`` names every parameter whose
 default changed since the sweep ran; a test fails on it, so a committed sweep always describes
-the lessons as they are.
+the lessons as they are. Publishing new seeds under the name of a committed sweep adds them to
+it (``--grid seed=3,4 --publish 02_04_05``), provided the same lessons ran with the same
+defaults; its command then names every seed.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 from ..atomic import write_text_atomically
 from ..seeds import SWEEP_DIR, committed_sweep
-from .grid import SEED, declared_defaults
+from .grid import SEED, declared_defaults, over_seeds, verdicts_over_seeds
 from .runner import RunnerError, parameter_declarations
 
 KEPT_FIELDS = ("point", "notebook", "parameters", "status", "seconds", "peak_rss_mb", "error",
@@ -70,22 +73,71 @@ def _check_settings(small: bool, parameters: dict[str, Any], artifacts: str | No
 
 
 def check_publishable(name: str, small: bool, parameters: dict[str, Any],
-                      artifacts: str | None) -> None:
-    """Raise ``RunnerError`` before a grid runs when its result could not be published."""
+                      artifacts: str | None, seeds: list[Any] | None = None,
+                      folder: Path | None = None, notebook_dir: Path | None = None) -> None:
+    """Raise ``RunnerError`` before a grid runs when its result could not be published.
+
+    When ``NAME`` is a committed sweep, the new ``seeds`` are added to it: refused when one of
+    them is in it already or when its lessons' defaults changed since it ran.
+    """
     _check_name(name)
     _check_settings(small, parameters, artifacts)
+    path = (SWEEP_DIR if folder is None else Path(folder)) / f"{name}.json"
+    if not path.is_file():
+        return
+    committed = json.loads(path.read_text())
+    repeated = sorted(set(committed["grid"][SEED]) & set(seeds or []), key=str)
+    if repeated:
+        raise RunnerError(f"--publish {name}: seeds {', '.join(map(str, repeated))} are in the "
+                          f"committed sweep already ({path}); give only new seeds.")
+    if notebook_dir is not None and stale_parameters(committed, notebook_dir):
+        raise RunnerError(f"--publish {name}: the committed sweep ran other defaults "
+                          f"({'; '.join(stale_parameters(committed, notebook_dir))}); delete "
+                          f"{path} and run every seed again.")
+
+
+def merged_sweep(committed: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """Return ``committed`` with the seeds of ``new`` added, its summaries over every seed.
+
+    Raises ``RunnerError`` unless both ran the same lessons, profile, other grid keys and
+    defaults, with no seed in both.
+    """
+    for key in ("profile", "lessons", "declared_defaults"):
+        if committed[key] != new[key]:
+            raise RunnerError(f"not published: the committed sweep ran other {key} than this "
+                              "grid; delete it and run every seed again.")
+    others = [{k: v for k, v in sweep["grid"].items() if k != SEED} for sweep in (committed, new)]
+    if others[0] != others[1]:
+        raise RunnerError(f"not published: the committed sweep's grid {committed['grid']} and "
+                          f"this one {new['grid']} differ beyond the seeds.")
+    repeated = sorted(set(committed["grid"][SEED]) & set(new["grid"][SEED]), key=str)
+    if repeated:
+        raise RunnerError(f"not published: seeds {', '.join(map(str, repeated))} are in the "
+                          "committed sweep already.")
+    seeds = sorted(committed["grid"][SEED] + new["grid"][SEED], key=str)
+    points = sorted(committed["points"] + new["points"],
+                    key=lambda row: (str(row["parameters"][SEED]), row["notebook"]))
+    machine = committed["machine"] if committed["machine"] == new["machine"] else (
+        f"seeds {', '.join(map(str, committed['grid'][SEED]))}: {committed['machine']}; seeds "
+        f"{', '.join(map(str, new['grid'][SEED]))}: {new['machine']}")
+    command = re.sub(r"seed=\S+", f"seed={','.join(map(str, seeds))}", new["command"])
+    return {**committed, "command": command, "machine": machine,
+            "grid": {**committed["grid"], SEED: seeds}, "points": points,
+            "over_seeds": over_seeds(points), "verdicts_over_seeds": verdicts_over_seeds(points)}
 
 
 def publish(grid_folder: Path, name: str, command: str, machine: str,
             folder: Path | None = None) -> Path:
     """Write ``folder/NAME.json`` (default: the committed ``SWEEP_DIR``) from the grid run in
-    ``grid_folder``; return its path."""
+    ``grid_folder``, adding its seeds to the sweep already there; return its path."""
     folder = SWEEP_DIR if folder is None else folder
     _check_name(name)
     summary = json.loads((Path(grid_folder) / "grid.json").read_text())
     kept = published_sweep(summary, command, machine)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{name}.json"
+    if target.is_file():
+        kept = merged_sweep(json.loads(target.read_text()), kept)
     write_text_atomically(target, json.dumps(kept, indent=1) + "\n")
     return target
 
