@@ -97,7 +97,7 @@ def test_a_changed_default_makes_the_sweep_stale_and_the_seed_does_not(tmp_path)
 
 def test_each_committed_sweep_ran_the_lessons_as_they_are_now():
     committed = sweeps.committed_sweeps()
-    assert "02_04_05" in committed, "lessons 02, 04 and 05 over seeds: see CONTRIBUTING.md"
+    assert {"02_04_05", "06_token_tagging"} <= set(committed), "see CONTRIBUTING.md"
     for sweep in committed.values():
         _check_committed(sweep)
 
@@ -109,3 +109,83 @@ def _check_committed(sweep):
     assert len(seeds) >= 2 and all(row["status"] == "ok" for row in sweep["points"])
     assert {row["notebook"] for row in sweep["points"]} == set(sweep["lessons"])
     assert all(s["n"] == len(seeds) for s in sweep["over_seeds"])
+
+
+def _published(seeds, machine="cpu", **changes):
+    rows = [{"point": f"{i:02d}_seed-{s}", "notebook": "05_fine_tuning", "parameters": {"seed": s},
+             "status": "ok", "seconds": 1.0, "peak_rss_mb": 10.0, "error": None,
+             "metrics": {"acc": 0.7 + s / 100, "a_vs_b": "tie" if s % 2 else "better"},
+             "folder": "/tmp/x", "artifacts": "/tmp/x/a", "output": "/tmp/x.ipynb"}
+            for i, s in enumerate(seeds)]
+    summary = _summary(grid={"seed": list(seeds)}, points=rows, **changes)
+    command = f"python -m course_utils run --only 05 --grid seed={','.join(map(str, seeds))} " \
+              "--publish 05_fine_tuning"
+    return sweeps.published_sweep(summary, command, machine)
+
+
+def test_new_seeds_join_the_committed_sweep_and_its_summaries_cover_them_all(tmp_path):
+    kept = tmp_path / "kept"
+    for seeds in ([1, 2], [3, 4]):
+        grid_folder = tmp_path / f"grid-{seeds[0]}"
+        grid_folder.mkdir()
+        published = _published(seeds, machine=f"cpu {seeds[0]}")
+        (grid_folder / "grid.json").write_text(json.dumps(
+            {**_summary(), **published, "parameters": {"profile": "offline"}}))
+        sweeps.publish(grid_folder, "05_fine_tuning", published["command"], published["machine"],
+                       folder=kept)
+    merged = sweeps.committed_sweeps(kept)["05_fine_tuning"]
+    assert merged["grid"]["seed"] == [1, 2, 3, 4]
+    assert merged["command"] == ("python -m course_utils run --only 05 --grid seed=1,2,3,4 "
+                                 "--publish 05_fine_tuning")
+    assert [row["parameters"]["seed"] for row in merged["points"]] == [1, 2, 3, 4]
+    (acc,) = [row for row in merged["over_seeds"] if row["metric"] == "acc"]
+    assert acc["n"] == 4 and acc["mean"] == pytest.approx(0.725)
+    (verdict,) = merged["verdicts_over_seeds"]
+    assert verdict["counts"] == {"tie": 2, "better": 2}
+    assert merged["machine"] == "seeds 1, 2: cpu 1; seeds 3, 4: cpu 3"
+
+
+def test_a_sweep_is_not_merged_with_repeated_seeds_or_other_defaults():
+    with pytest.raises(RunnerError, match="seeds 2 are in the committed sweep"):
+        sweeps.merged_sweep(_published([1, 2]), _published([2, 3]))
+    other = _published([3, 4], declared_defaults={"05_fine_tuning": {"seed": "0",
+                                                                     "epochs": "2.0"}})
+    with pytest.raises(RunnerError, match="ran other declared_defaults"):
+        sweeps.merged_sweep(_published([1, 2]), other)
+
+
+def test_seeds_already_committed_are_refused_before_the_grid_runs(tmp_path):
+    (tmp_path / "05_fine_tuning.json").write_text(json.dumps(_published([1, 2])))
+    with pytest.raises(RunnerError, match="seeds 2 are in the committed sweep already"):
+        sweeps.check_publishable("05_fine_tuning", False, {}, None, seeds=[2, 3],
+                                 folder=tmp_path)
+    sweeps.check_publishable("05_fine_tuning", False, {}, None, seeds=[3, 4], folder=tmp_path)
+    stale = {**_published([1, 2]), "declared_defaults": {"03_your_own_data": {"max_length": "7"}}}
+    (tmp_path / "03.json").write_text(json.dumps(stale))
+    with pytest.raises(RunnerError, match="ran other defaults .*delete"):
+        sweeps.check_publishable("03", False, {}, None, seeds=[3], folder=tmp_path,
+                                 notebook_dir=NOTEBOOK_DIR)
+
+
+def _shown_sweep_outputs(notebook):
+    """Return the text the cells calling ``with_this_run`` printed and displayed."""
+    nb = nbformat.read(notebook, as_version=4)
+    texts = []
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "with_this_run(" in cell.source:
+            for output in cell.get("outputs", []):
+                texts.append(output.get("text", "") + output.get("data", {}).get("text/plain", ""))
+    return "\n".join(texts)
+
+
+@pytest.mark.parametrize("sweep_name, lesson", [("02_04_05", "05_fine_tuning"),
+                                               ("06_token_tagging", "06_token_tagging")])
+def test_a_lesson_shows_its_committed_sweep_with_every_seed(sweep_name, lesson):
+    sweep = sweeps.committed_sweeps()[sweep_name]
+    shown = _shown_sweep_outputs(NOTEBOOK_DIR / f"{lesson}.ipynb")
+    assert shown, f"{lesson} has no executed cell that shows the sweep {sweep_name}"
+    assert "other settings" not in shown, f"{lesson}'s default run does not match {sweep_name}"
+    seeds = set(sweep["grid"]["seed"]) | {0}               # the committed notebook runs seed 0
+    assert f"over {len(seeds)} seeds" in shown, (
+        f"{lesson} shows an older {sweep_name}: re-execute it (make notebooks ONLY=...)")
+    assert sweep["command"] in shown
