@@ -61,29 +61,37 @@ def latency_percentile(p95_ms, baseline_latency_seconds):
 
 
 @exercise("07.2", lesson="07", names=["smallest_recipe", "table", "agreement_floor"],
-          hint="Apply the rule first (which rows agree often enough?), then compare sizes among "
-               "the rows that are left.")
+          hint="Apply the rule first (which rows' lower bound, agreement_low, reaches the floor?), "
+               "then compare sizes among the rows that are left.")
 def smallest_agreeing_recipe(smallest_recipe, table, agreement_floor):
-    """The smallest recipe on disk among those that agree enough with fp32."""
+    """The smallest recipe on disk among those whose agreement's lower bound reaches the floor."""
     try:
-        sizes, agreements = table["size_mb"], table["agreement"]
+        sizes, agreements, lows = table["size_mb"], table["agreement"], table["agreement_low"]
     except (KeyError, TypeError):
-        return Feedback.wrong("`table` should be the lesson's table, with the columns size_mb "
-                              "and agreement (re-run the cell that builds it).")
+        return Feedback.wrong("`table` should be the lesson's table, with the columns size_mb, "
+                              "agreement and agreement_low (re-run the cell that builds it).")
     floor = _number(agreement_floor, "agreement_floor")
     if isinstance(floor, Feedback):
         return floor
     if smallest_recipe not in set(table.index):
         return Feedback.wrong(f"{smallest_recipe!r} is not a recipe of the table: give one of "
                               f"{', '.join(map(str, table.index))}.")
-    allowed = sizes[agreements >= floor]
+    allowed = sizes[lows >= floor]
     if allowed.empty:
-        return Feedback.wrong(f"No recipe reaches an agreement of {floor}: lower agreement_floor.")
+        return Feedback.wrong(f"No recipe's lower bound reaches {floor}: lower agreement_floor.")
     winners = set(allowed[allowed == allowed.min()].index)
     if smallest_recipe in winners:
         return Feedback.right(f"{smallest_recipe}: {allowed.min():.1f} MB, agreement "
-                              f"{agreements[smallest_recipe]:.2%}.")
-    if agreements[smallest_recipe] < floor:
+                              f"{agreements[smallest_recipe]:.2%} (at least "
+                              f"{lows[smallest_recipe]:.2%}).")
+    if lows[smallest_recipe] < floor <= agreements[smallest_recipe]:
+        return Feedback.wrong(f"{smallest_recipe} agrees with fp32 on "
+                              f"{agreements[smallest_recipe]:.2%} of the texts checked, but its "
+                              f"interval's lower bound is "
+                              f"{lows[smallest_recipe]:.2%}, under the floor of {floor:.0%}: like "
+                              "the lesson's rule, judge agreement_low, which a lucky sample of "
+                              "texts cannot lift.")
+    if lows[smallest_recipe] < floor:
         return Feedback.wrong(f"{smallest_recipe} agrees with fp32 on only "
                               f"{agreements[smallest_recipe]:.2%} of the texts, under the floor "
                               f"of {floor:.0%}: the rule comes first, the size second.")
