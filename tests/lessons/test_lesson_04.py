@@ -25,7 +25,7 @@ SMALL = dict(max_examples=400, head_epochs=3, compare_examples=32, compare_epoch
 def test_lesson_04_default_run_meets_its_bands(default_run):
     metrics = default_run("04")
     assert 0.75 <= metrics["frozen_head_accuracy"] <= 0.81   # recorded: 0.7852
-    assert 0.75 <= metrics["logreg_accuracy"] <= 0.81        # recorded: 0.7813
+    assert 0.75 <= metrics["logreg_accuracy"] <= 0.81        # recorded: 0.7809
     assert 0.73 <= metrics["tfidf_accuracy"] <= 0.79         # recorded: 0.7593
     assert 0.77 <= metrics["ensemble_accuracy"] <= 0.83      # recorded: 0.8013
     assert metrics["cache_speedup"] >= 2.5                   # recorded: 4.6
