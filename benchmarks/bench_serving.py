@@ -1,20 +1,22 @@
-"""Row 6, ``serving``: a fine-tuned classifier behind ``pipeline("text-classification")``, one
-text per call, against the recipe lesson 07's rule serves.
+"""Row 6, ``serving``: a fine-tuned classifier behind ``pipeline("text-classification")``, one text
+per call, against the recipe lesson 07's rule serves.
 
 The classifier is lesson 05's when its folder is saved (``artifacts_dir("models") /
-"05-finetuned-minilm"``, with this corpus's labels); otherwise the set-up fine-tunes MiniLM
-for one short epoch on a few hundred training snippets, as lesson 07's stand-in does, so that
-"the same result" means what it means in lesson 07: the served recipe keeps the fp32 model's
-labels. Source recipe: ``classifier(text)`` in a loop. Course recipe: lesson 07's rule
+"05-finetuned-minilm"``, with this corpus's labels); otherwise the set-up fine-tunes MiniLM for
+one short epoch on a few hundred training snippets, as lesson 07's stand-in does, so that "the
+same result" means what it means in lesson 07: the served recipe keeps the fp32 model's labels.
+Source recipe: ``classifier(text)`` in a loop. Course recipe: lesson 07's rule
 (``course_utils.serving.served_recipe``) applied to three candidates, each classifying the texts
-in length-sorted batches (``predict_sorted``): the model exported to ONNX and run by ONNX Runtime
-in fp32, PyTorch's dynamic int8 on the encoder's linear layers (per channel), and ONNX Runtime's
-dynamic int8 (per channel, pooler and classifier in fp32). The rule: agreement with the fp32
-model's labels on the test split (the whole split; ``QUALITY_TEXTS`` in the quick mode) whose
-95% lower bound reaches 99%, accuracy not worse by McNemar's test, then the fastest, speed ties
-(Welch on the timed passes) broken by latency, then resident memory. The export and the
-quantization, once, are not timed. The check: the served recipe passes the rule, and the
-pipeline gives the fp32 model's label for every timed text.
+in length-sorted batches (``predict_sorted``): the model exported to ONNX and run by ONNX
+Runtime in fp32, PyTorch's dynamic int8 on the encoder's linear layers (per channel), and ONNX
+Runtime's dynamic int8 (per channel, pooler and classifier in fp32); and a fourth, the fp32
+model under bf16 autocast, where the CPU computes in bf16 (``course_utils.session.bf16_pays``),
+as in lesson 07. The rule: agreement with the fp32 model's labels on the test split (the whole
+split; ``QUALITY_TEXTS`` in the quick mode) whose 95% lower bound reaches 99%, accuracy not
+worse by McNemar's test, then the fastest, speed ties (Welch on the timed passes) broken by
+latency, then resident memory. The export and the quantization, once, are not timed. The check:
+the served recipe passes the rule, and the pipeline gives the fp32 model's label for every timed
+text.
 """
 
 from __future__ import annotations
@@ -104,8 +106,11 @@ def export_onnx(ctx, model, path):
     return path
 
 
-def candidate_forwards(ctx, model, onnx_path) -> dict:
-    """Return {candidate: (forward, resident MB of its loaded model, size on disk MB)}."""
+def candidate_forwards(ctx, model, onnx_path, model_file) -> dict:
+    """Return {candidate: (forward, resident MB of its loaded model, size on disk MB)}.
+
+    ``model_file`` is the fp32 model's weights file, what the bf16 candidate loads.
+    """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     from course_utils.serving import (
@@ -117,6 +122,7 @@ def candidate_forwards(ctx, model, onnx_path) -> dict:
         size_on_disk_mb,
         torch_forward,
     )
+    from course_utils.session import bf16_pays, cpu_features
 
     encoded = ctx.tokenizer(["a short text", "and a second one"], padding=True, return_tensors="np")
     first = {name: ids.astype(np.int64) for name, ids in encoded.items()}   # a first request
@@ -144,6 +150,12 @@ def candidate_forwards(ctx, model, onnx_path) -> dict:
         quantize_dynamic(onnx_path, dynamic_path, weight_type=QuantType.QInt8, per_channel=True,
                          nodes_to_exclude=[f"{name}_MatMul" for name in gemm])
     candidates["ORT int8 dynamic"] = onnx_candidate(dynamic_path)
+    if bf16_pays(cpu_features())[0]:
+        bf16, bf16_mb = resident_rise_mb(
+            lambda: copy.deepcopy(model),            # the fp32 weights, computing in bf16
+            warm_up=lambda m: torch_forward(m, autocast_dtype=torch.bfloat16)(first))
+        candidates["bf16 autocast"] = (torch_forward(bf16, autocast_dtype=torch.bfloat16),
+                                       bf16_mb, size_on_disk_mb(model_file))
     return candidates
 
 
@@ -229,7 +241,8 @@ def run(ctx) -> dict:
                           device="cpu")
     start = time.perf_counter()
     candidates = candidate_forwards(ctx, model, export_onnx(ctx, model,
-                                                            ctx.workdir / "classifier.onnx"))
+                                                            ctx.workdir / "classifier.onnx"),
+                                    folder / "model.safetensors")
     prepare_seconds = time.perf_counter() - start
     id2label = model.config.id2label
     texts = ctx.sample(ctx.splits.test, ctx.sizes.serving_texts, seed=ctx.seed + 4)["text"].tolist()

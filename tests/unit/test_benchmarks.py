@@ -94,7 +94,8 @@ def test_every_row_ran_its_equality_check_and_agreed(quick_run):
     assert finetune["loss_difference_padded_512_vs_longest"] <= finetune["tolerance"]
     assert checks["ceiling"]["relative_difference"] <= checks["ceiling"]["tolerance"]
     serving = checks["serving"]
-    assert serving["served_recipe"] in ("ONNX Runtime", "int8 encoder", "ORT int8 dynamic")
+    assert serving["served_recipe"] in ("ONNX Runtime", "int8 encoder", "ORT int8 dynamic",
+                                        "bf16 autocast")
     assert serving["agreement_low"] >= serving["min_agreement"] == 0.99
     assert serving["accuracy_vs_fp32"] in ("tie", "better")
     assert serving["baseline_same_labels_as_fp32"] == serving["baseline_texts"] > 0
