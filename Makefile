@@ -94,9 +94,11 @@ hostile-unprivileged: assets $(STAMP) sandbox-tools
 
 # The lowest versions pyproject.toml allows for every direct dependency (torch as locked: the only
 # build on the course's machines), resolved by uv, in $(LOWEST_VENV): the unit and homework tests,
-# then lessons 01 and 03 on their small parameters. The sandbox's limits and the hostile batch
-# test bubblewrap and the kernel, not a Python package's version: make test-grader and
-# hostile-unprivileged run them. Rebuilt when the bounds or the lock change.
+# then lessons 01 and 03 on their small parameters. Its grading tests grade in the sandbox, so
+# it installs bubblewrap like test-grader (CI's tools lane runs it first, on a bare machine). The
+# sandbox's limits and the hostile batch test bubblewrap and the kernel, not a Python package's
+# version: make test-grader and hostile-unprivileged run them. Rebuilt when the bounds or the
+# lock change.
 UV_OPTIONS ?= $(if $(wildcard /opt/wheels),--find-links /opt/wheels)
 $(LOWEST_VENV)/.installed: pyproject.toml $(LOCK) | $(STAMP)
 	rm -rf $(LOWEST_VENV)
@@ -111,7 +113,7 @@ $(LOWEST_VENV)/.installed: pyproject.toml $(LOCK) | $(STAMP)
 	$(LOWEST_PY) -m pip freeze > $(LOWEST_VENV)/freeze.txt
 	touch $@
 
-test-lowest: assets $(LOWEST_VENV)/.installed
+test-lowest: assets $(LOWEST_VENV)/.installed sandbox-tools
 	$(LOWEST_PY) -m pytest -m "not notebook and not slow and not more" tests/unit tests/homework \
 		--ignore=tests/homework/test_hostile.py --ignore=tests/homework/test_homework_sandbox.py \
 		$(PYTEST_ARGS)

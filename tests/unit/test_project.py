@@ -163,6 +163,30 @@ def test_ci_script_runs_make_test_and_every_job():
     assert "set -e" not in script, "one failing job must not hide the others"
 
 
+def _make_rules() -> dict[str, tuple[list[str], str]]:
+    """Return each Makefile target's prerequisites and recipe text."""
+    rules, target = {}, None
+    for line in (ROOT / "Makefile").read_text().splitlines():
+        rule = re.match(r"^([\w-]+):(?!=)(.*)$", line)
+        if rule:
+            target = rule.group(1)
+            rules[target] = (rule.group(2).split(), "")
+        elif target and line.startswith("\t"):
+            rules[target] = (rules[target][0], rules[target][1] + line + "\n")
+        elif not line.strip():
+            target = None
+    return rules
+
+
+def test_every_target_that_grades_in_the_sandbox_installs_it_first():
+    """CI runs the tools lane on a bare machine: the first job that grades must bring bwrap."""
+    grading = {name for name, (_, recipe) in _make_rules().items()
+               if "tests/homework" in recipe and "not grader" not in recipe}
+    assert {"test-grader", "test-lowest", "hostile-unprivileged"} <= grading
+    for name in grading:
+        assert "sandbox-tools" in _make_rules()[name][0], f"make {name} grades without bwrap"
+
+
 def test_manifest_is_package_data_listing_every_asset_with_a_checksum_and_licence():
     setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     assert "manifest.json" in setuptools["package-data"]["course_utils"]
