@@ -82,18 +82,25 @@ def check_publishable(name: str, small: bool, parameters: dict[str, Any],
     """
     _check_name(name)
     _check_settings(small, parameters, artifacts)
-    path = (SWEEP_DIR if folder is None else Path(folder)) / f"{name}.json"
-    if not path.is_file():
+    folder = SWEEP_DIR if folder is None else Path(folder)
+    if not (folder / f"{name}.json").is_file():
         return
-    committed = json.loads(path.read_text())
-    repeated = sorted(set(committed["grid"][SEED]) & set(seeds or []), key=str)
+    committed = committed_sweep(name, folder)
+    repeated = _seed_order(set(committed["grid"][SEED]) & set(seeds or []))
     if repeated:
         raise RunnerError(f"--publish {name}: seeds {', '.join(map(str, repeated))} are in the "
-                          f"committed sweep already ({path}); give only new seeds.")
-    if notebook_dir is not None and stale_parameters(committed, notebook_dir):
+                          f"committed sweep already ({folder / f'{name}.json'}); give only new "
+                          "seeds.")
+    stale = stale_parameters(committed, notebook_dir) if notebook_dir is not None else []
+    if stale:
         raise RunnerError(f"--publish {name}: the committed sweep ran other defaults "
-                          f"({'; '.join(stale_parameters(committed, notebook_dir))}); delete "
-                          f"{path} and run every seed again.")
+                          f"({'; '.join(stale)}); delete {folder / f'{name}.json'} and run every "
+                          "seed again.")
+
+
+def _seed_order(seeds) -> list[Any]:
+    """Return the seeds in order: numbers by value (2 before 10), then any others by name."""
+    return sorted(seeds, key=lambda s: (0, s, "") if isinstance(s, int) else (1, 0, str(s)))
 
 
 def merged_sweep(committed: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
@@ -110,13 +117,13 @@ def merged_sweep(committed: dict[str, Any], new: dict[str, Any]) -> dict[str, An
     if others[0] != others[1]:
         raise RunnerError(f"not published: the committed sweep's grid {committed['grid']} and "
                           f"this one {new['grid']} differ beyond the seeds.")
-    repeated = sorted(set(committed["grid"][SEED]) & set(new["grid"][SEED]), key=str)
+    repeated = _seed_order(set(committed["grid"][SEED]) & set(new["grid"][SEED]))
     if repeated:
         raise RunnerError(f"not published: seeds {', '.join(map(str, repeated))} are in the "
                           "committed sweep already.")
-    seeds = sorted(committed["grid"][SEED] + new["grid"][SEED], key=str)
+    seeds = _seed_order(committed["grid"][SEED] + new["grid"][SEED])
     points = sorted(committed["points"] + new["points"],
-                    key=lambda row: (str(row["parameters"][SEED]), row["notebook"]))
+                    key=lambda row: (seeds.index(row["parameters"][SEED]), row["notebook"]))
     machine = committed["machine"] if committed["machine"] == new["machine"] else (
         f"seeds {', '.join(map(str, committed['grid'][SEED]))}: {committed['machine']}; seeds "
         f"{', '.join(map(str, new['grid'][SEED]))}: {new['machine']}")
@@ -137,7 +144,7 @@ def publish(grid_folder: Path, name: str, command: str, machine: str,
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{name}.json"
     if target.is_file():
-        kept = merged_sweep(json.loads(target.read_text()), kept)
+        kept = merged_sweep(committed_sweep(name, folder), kept)
     write_text_atomically(target, json.dumps(kept, indent=1) + "\n")
     return target
 

@@ -145,6 +145,13 @@ def test_new_seeds_join_the_committed_sweep_and_its_summaries_cover_them_all(tmp
     assert merged["machine"] == "seeds 1, 2: cpu 1; seeds 3, 4: cpu 3"
 
 
+def test_seeds_are_merged_in_numeric_order():
+    merged = sweeps.merged_sweep(_published([2, 9]), _published([10, 3]))
+    assert merged["grid"]["seed"] == [2, 3, 9, 10]
+    assert [row["parameters"]["seed"] for row in merged["points"]] == [2, 3, 9, 10]
+    assert "--grid seed=2,3,9,10 " in merged["command"]
+
+
 def test_a_sweep_is_not_merged_with_repeated_seeds_or_other_defaults():
     with pytest.raises(RunnerError, match="seeds 2 are in the committed sweep"):
         sweeps.merged_sweep(_published([1, 2]), _published([2, 3]))
