@@ -185,7 +185,8 @@ def _shown_sweep_outputs(notebook):
     return "\n".join(texts)
 
 
-@pytest.mark.parametrize("sweep_name, lesson", [("02_04_05", "05_fine_tuning"),
+@pytest.mark.parametrize("sweep_name, lesson", [("02_04_05", "04_frozen_backbone_head"),
+                                               ("02_04_05", "05_fine_tuning"),
                                                ("06_token_tagging", "06_token_tagging")])
 def test_a_lesson_shows_its_committed_sweep_with_every_seed(sweep_name, lesson):
     sweep = sweeps.committed_sweeps()[sweep_name]
