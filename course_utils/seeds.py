@@ -5,10 +5,8 @@ A lesson runs one seed; a committed sweep (``course_utils/seed_sweeps/NAME.json`
 their default parameters over several seeds. These functions show it next to the lesson's own
 result: each number's mean, standard deviation and range, and how often each verdict came out.
 
-    >>> sweep = committed_sweep("02_04_05")                                    # doctest: +SKIP
-    >>> numbers_over_seeds(sweep, "05_fine_tuning", ["finetune_accuracy"])   # doctest: +SKIP
-    >>> verdicts_over_seeds(sweep, "05_fine_tuning", ["loop_vs_trainer"])    # doctest: +SKIP
-    >>> with_this_run(sweep, "05_fine_tuning", {"loop_vs_trainer": "tie"}, seed=0)  # doctest: +SKIP
+    >>> beside_sweep("02_04_05", "05_fine_tuning", {"loop_vs_trainer": "tie"}, seed=0,
+    ...              parameters={"data_path": ""})                             # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -48,34 +46,6 @@ def committed_sweep(name: str, folder: Path | None = None) -> dict[str, Any]:
         raise SweepError(f"No committed sweep {name!r} in {folder}; there are: "
                          f"{', '.join(known) or 'none'}.")
     return json.loads(path.read_text())
-
-
-def _chosen(rows: list[dict[str, Any]], notebook: str, metrics: list[str], what: str):
-    by_metric = {row["metric"]: row for row in rows if row["notebook"] == notebook}
-    missing = [m for m in metrics if m not in by_metric]
-    if missing:
-        raise SweepError(f"The sweep has no {what} {missing} for {notebook}; it has: "
-                         f"{', '.join(sorted(by_metric)) or 'none'}.")
-    return [by_metric[m] for m in metrics]
-
-
-def numbers_over_seeds(sweep: dict[str, Any], notebook: str,
-                       metrics: list[str]) -> pd.DataFrame:
-    """Return one row per metric: the seeds, mean, standard deviation, min and max."""
-    rows = _chosen(sweep["over_seeds"], notebook, metrics, "number")
-    return pd.DataFrame([{"metric": r["metric"], "seeds": len(r["seeds"]), "mean": r["mean"],
-                          "std": r["std"], "min": r["min"], "max": r["max"]}
-                         for r in rows]).set_index("metric")
-
-
-def verdicts_over_seeds(sweep: dict[str, Any], notebook: str,
-                        metrics: list[str]) -> pd.DataFrame:
-    """Return one row per verdict: how often each value came out, and whether all seeds agree."""
-    rows = _chosen(sweep["verdicts_over_seeds"], notebook, metrics, "verdict")
-    return pd.DataFrame([{"verdict": r["metric"], "seeds": len(r["seeds"]),
-                          "counts": ", ".join(f"{v} {n}" for v, n in sorted(r["counts"].items())),
-                          "same_every_seed": len(r["counts"]) == 1}
-                         for r in rows]).set_index("verdict")
 
 
 def differences_from_sweep(sweep: dict[str, Any], notebook: str,
@@ -133,3 +103,21 @@ def with_this_run(sweep: dict[str, Any], notebook: str, this_run: dict[str, Any]
         rows.append({"metric": metric, f"seed {seed} (this run)": value, **others,
                      f"over {len(values)} seeds": _over_seeds(values)})
     return pd.DataFrame(rows).set_index("metric")
+
+
+def beside_sweep(name: str, notebook: str, this_run: dict[str, Any], seed: int,
+                 parameters: dict[str, Any], folder: Path | None = None) -> pd.DataFrame | None:
+    """Return this run beside the committed sweep ``name`` (``with_this_run``), after printing
+    the command that made it; or print why the sweep does not describe this run and return None.
+
+    ``parameters`` are this run's parameters that decide its results (the seed left out).
+    """
+    sweep = committed_sweep(name, folder)
+    differences = differences_from_sweep(sweep, notebook, parameters)
+    if differences:
+        print("The committed sweep ran other settings, so it says nothing about this run: "
+              + ", ".join(f"{key} {mine!r} here, {theirs!r} there"
+                          for key, (mine, theirs) in differences.items()))
+        return None
+    print("the sweep:", sweep["command"])
+    return with_this_run(sweep, notebook, this_run, seed)

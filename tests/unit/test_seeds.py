@@ -6,10 +6,9 @@ import pytest
 
 from course_utils.seeds import (
     SweepError,
+    beside_sweep,
     committed_sweep,
     differences_from_sweep,
-    numbers_over_seeds,
-    verdicts_over_seeds,
     with_this_run,
 )
 
@@ -31,23 +30,6 @@ SWEEP = {
                + [{"notebook": "04_y", "parameters": {"seed": 1}, "status": "ok",
                    "metrics": {"acc": 0.2, "a_vs_b": "worse"}}],
 }
-
-
-def test_numbers_are_those_of_the_named_lesson():
-    table = numbers_over_seeds(SWEEP, "05_x", ["acc"])
-    assert table.loc["acc"].to_dict() == {"seeds": 3, "mean": 0.8, "std": 0.01, "min": 0.79,
-                                          "max": 0.81}
-
-
-def test_a_verdict_survives_the_seeds_only_when_every_seed_gave_it():
-    table = verdicts_over_seeds(SWEEP, "05_x", ["a_vs_b", "c_vs_d"])
-    assert table["counts"].to_dict() == {"a_vs_b": "better 1, tie 2", "c_vs_d": "better 3"}
-    assert table["same_every_seed"].to_dict() == {"a_vs_b": False, "c_vs_d": True}
-
-
-def test_a_missing_number_names_what_the_sweep_has():
-    with pytest.raises(SweepError, match=r"verdict \['e_vs_f'\] for 05_x; it has: a_vs_b, c_vs_d"):
-        verdicts_over_seeds(SWEEP, "05_x", ["e_vs_f"])
 
 
 def test_a_missing_sweep_names_the_committed_ones(tmp_path):
@@ -92,3 +74,15 @@ def test_a_metric_recorded_as_a_dict_is_named_by_its_key():
     table = with_this_run(sweep, "05_x", {"scheme.verdict": "better"}, seed=0)
     assert table.loc["scheme.verdict", "seed 1"] == "tie"
     assert table.loc["scheme.verdict", "over 2 seeds"] == "better 1, tie 1: changes with the seed"
+
+
+def test_beside_sweep_shows_the_table_only_for_the_sweeps_settings(tmp_path, capsys):
+    sweep = {**SWEEP, "command": "python -m course_utils run"}
+    (tmp_path / "05.json").write_text(json.dumps(sweep))
+    table = beside_sweep("05", "05_x", {"acc": 0.8}, seed=0, parameters={"data_path": ""},
+                         folder=tmp_path)
+    assert table.loc["acc", "seed 1"] == 0.79
+    assert "the sweep: python -m course_utils run" in capsys.readouterr().out
+    assert beside_sweep("05", "05_x", {"acc": 0.8}, seed=0, parameters={"data_path": "my.csv"},
+                        folder=tmp_path) is None
+    assert "data_path 'my.csv' here, '' there" in capsys.readouterr().out

@@ -175,11 +175,11 @@ def test_seeds_already_committed_are_refused_before_the_grid_runs(tmp_path):
 
 
 def _shown_sweep_outputs(notebook):
-    """Return the text the cells calling ``with_this_run`` printed and displayed."""
+    """Return the text the cells calling ``beside_sweep`` printed and displayed."""
     nb = nbformat.read(notebook, as_version=4)
     texts = []
     for cell in nb.cells:
-        if cell.cell_type == "code" and "with_this_run(" in cell.source:
+        if cell.cell_type == "code" and "beside_sweep(" in cell.source:
             for output in cell.get("outputs", []):
                 texts.append(output.get("text", "") + output.get("data", {}).get("text/plain", ""))
     return "\n".join(texts)
