@@ -39,6 +39,16 @@ def test_numbers_text_containers_arrays_tensors_and_tables_round_trip():
     assert round_trip(table).equals(table)
 
 
+def test_a_table_of_texts_crosses_and_a_table_of_objects_does_not():
+    texts = pd.DataFrame({"text": ["a review", "another", None], "label_id": [1, 0, 1]},
+                         index=[5, 9, 2])
+    back = round_trip(texts)
+    assert back["text"].tolist()[:2] == ["a review", "another"] and pd.isna(back["text"].iloc[2])
+    assert back["label_id"].tolist() == [1, 0, 1] and back.index.tolist() == [5, 9, 2]
+    with pytest.raises(Unsupported, match="objects"):
+        encode(pd.DataFrame({"model": [object(), object()]}))
+
+
 def test_objects_are_refused_with_their_type():
     with pytest.raises(Unsupported, match="DataLoader"):
         encode(torch.utils.data.DataLoader([1, 2]))

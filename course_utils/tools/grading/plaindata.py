@@ -111,9 +111,18 @@ def _encode_table(value, depth: int) -> dict:
     return {"$": "dataframe" if frame is value else "series",
             "columns": encode(list(frame.columns), depth + 1),
             "index": encode(list(frame.index), depth + 1),
-            "data": [encode(frame[c].to_numpy(), depth + 1) for c in frame.columns],
+            "data": [_encode_column(frame[c].to_numpy(), depth + 1) for c in frame.columns],
             "name": encode(getattr(value, "name", None), depth + 1)
             if frame is not value else None}
+
+
+def _encode_column(values, depth: int) -> Any:
+    """Return a table's column: an array, or a list when it holds text (an object array whose
+    values are strings or missing: None, or NaN in pandas' string columns)."""
+    if values.dtype.kind == "O" and all(v is None or type(v) is str or
+                                        (type(v) is float and math.isnan(v)) for v in values):
+        return encode(values.tolist(), depth)
+    return encode(values, depth)
 
 
 def _encode_function(value) -> dict:
