@@ -77,7 +77,11 @@ def _grid_command(args: argparse.Namespace, only: list[str] | None, parameters: 
         from ..session import machine_report
         from .sweeps import publish
 
-        path = publish(run.folder, args.publish, _grid_command_line(args), machine_report())
+        machine = machine_report()
+        if os.environ.get("COURSE_THREADS"):      # the points' threads, not this process's
+            machine += (f"; each point with COURSE_THREADS={os.environ['COURSE_THREADS']}, "
+                        f"{args.workers} at a time")
+        path = publish(run.folder, args.publish, _grid_command_line(args), machine)
         print(f"Published: {path}")
     return 1 if failed else 0
 
@@ -85,6 +89,8 @@ def _grid_command(args: argparse.Namespace, only: list[str] | None, parameters: 
 def _grid_command_line(args: argparse.Namespace) -> str:
     """Return the command that reruns a published grid (what changes its result, no paths)."""
     words = ["python -m course_utils run"]
+    if os.environ.get("COURSE_THREADS"):          # threads can move a few texts' predictions
+        words.insert(0, f"COURSE_THREADS={os.environ['COURSE_THREADS']}")
     if args.profile != "offline":
         words.append(f"--profile {args.profile}")
     if args.only:

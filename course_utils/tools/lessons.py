@@ -63,6 +63,9 @@ LESSONS: dict[str, Lesson] = {lesson.number: lesson for lesson in (
            {"serving_texts": 32, "latency_calls": 4, "accuracy_texts": 100, "repeats": 1,
             "calibration_texts": 32, "drift_texts": 16, "fallback_examples": 96},
            depends_on=("05",)),
+    Lesson("08", "08_few_labels.ipynb", "Few labels: frozen features, LoRA and SetFit", 150,
+           {"labels_per_class": 8, "max_steps": 8, "setfit_iterations": 1,
+            "setfit_max_steps": 4}, reads_csv=True),
 )}
 CSV_LESSONS = tuple(n for n, lesson in LESSONS.items() if lesson.reads_csv)
 

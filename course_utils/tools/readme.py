@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ..atomic import write_text_atomically
 from ..record import read_metrics
+from ..seeds import flat_metrics
 from .lessons import LESSONS, course_folder, lesson_notebooks
 from .tables import markdown_table
 
@@ -45,6 +46,12 @@ METRIC_ROWS: list[tuple[str, tuple[str, ...], str]] = [
      "token tagging: majority letter → fine-tuned tagger (real tokens only)"),
     ("07", ("serving_speedup",), "the served recipe against one text per call"),
     ("07", ("serving_agreement",), "the served recipe's labels vs the fp32 model's"),
+    ("08", ("accuracy.frozen",), "32 labelled texts per class: frozen encoder + logistic "
+                                 "regression, test accuracy"),
+    ("08", ("accuracy.setfit",), "32 labelled texts per class: SetFit, test accuracy"),
+    ("08", ("accuracy.finetune",), "32 labelled texts per class: full fine-tuning, test accuracy"),
+    ("08", ("accuracy.lora",), "32 labelled texts per class: LoRA, test accuracy"),
+    ("08", ("adapter_bytes",), "LoRA's adapter on disk, bytes"),
 ]
 
 
@@ -63,7 +70,7 @@ def metrics_table(notebooks: Path | None = None) -> str:
     for lesson, names, about in METRIC_ROWS:
         if lesson not in found:
             continue
-        metrics = read_metrics(found[lesson])
+        metrics = flat_metrics(read_metrics(found[lesson]))     # a dict's entries as name.key
         missing = [name for name in names if name not in metrics]
         if missing:
             raise ReadmeError(f"lesson {lesson} no longer records {', '.join(missing)}: update "

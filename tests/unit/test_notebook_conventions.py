@@ -37,6 +37,9 @@ EXPECTED_METRICS = {
     "06_token_tagging": {"tagging_accuracy", "tagging_majority_baseline", "tagging_train_seconds"},
     "07_serving_fast": {"serving_speedup", "serving_agreement", "serving_accuracy",
                         "fastest_speedup", "from_lesson_05"},
+    "08_few_labels": {"run_parameters", "n_labelled", "majority_accuracy", "accuracy",
+                      "train_seconds", "trainable_parameters", "saved_bytes", "adapter_bytes",
+                      "lora_reload_agreement", "tied_with_best", "verdicts"},
 }
 
 
