@@ -33,7 +33,7 @@ EXPECTED_METRICS = {
     "05_fine_tuning": {"finetune_accuracy", "trainer_accuracy", "reload_agreement",
                        "finetune_seconds", "adapted_finetune_accuracy", "majority_accuracy",
                        "n_test", "frozen_head_accuracy", "finetune_vs_frozen",
-                       "own_head_accuracy", "own_head_vs_pooler"},
+                       "own_head_accuracy", "own_head_vs_pooler", "finetune_vs_tfidf"},
     "06_token_tagging": {"tagging_accuracy", "tagging_majority_baseline", "tagging_train_seconds"},
     "07_serving_fast": {"serving_speedup", "serving_agreement", "serving_accuracy",
                         "fastest_speedup", "from_lesson_05"},
