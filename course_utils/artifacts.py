@@ -55,3 +55,13 @@ def missing_artifact_message(what: str, lesson: str, skipped: str) -> str:
         how = (f"run lesson {lesson} first (`python -m course_utils run --only {lesson}` in the "
                "course's folder, or its notebook from the top), then run this cell again")
     return f"Not found: {what}. Skipped: {skipped}. To add it, {how}."
+
+
+def size_on_disk(path: str | Path) -> int:
+    """Return the bytes of a file, or of every file below a folder (what a saved model costs)."""
+    path = Path(path)
+    if path.is_file():
+        return path.stat().st_size
+    if not path.is_dir():
+        raise FileNotFoundError(f"Nothing at {path}: save the model there first.")
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())

@@ -26,12 +26,12 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .artifacts import size_on_disk  # noqa: F401  (lesson 08 imports it from here)
 from .seeds import SweepError, committed_sweep
 
 LESSON = "08_few_labels"
@@ -108,16 +108,6 @@ def lora_targets(model) -> list[str]:
 def new_modules(missing_keys: Iterable[str]) -> list[str]:
     """Return the modules whose weights the checkpoint lacked (the new head)."""
     return sorted({key.rsplit(".", 1)[0] for key in missing_keys if "." in key})
-
-
-def size_on_disk(path: str | Path) -> int:
-    """Return the bytes of a file, or of every file below a folder."""
-    path = Path(path)
-    if path.is_file():
-        return path.stat().st_size
-    if not path.is_dir():
-        raise FileNotFoundError(f"Nothing at {path}: save the model there first.")
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
 def format_bytes(n: int) -> str:

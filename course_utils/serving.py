@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from .artifacts import size_on_disk
 from .measure import (
     alternate_runs,
     call_seconds,
@@ -296,9 +297,7 @@ def quiet_logging(level: int = logging.ERROR) -> Iterator[None]:
 
 def size_on_disk_mb(path: str | Path) -> float:
     """Return the size of a file, or of every file below a folder, in MB."""
-    path = Path(path)
-    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
-    return sum(p.stat().st_size for p in files) / 1e6
+    return size_on_disk(path) / 1e6
 
 
 def recipe_plan(device_type: str, providers: Sequence[str]) -> dict[str, str]:
